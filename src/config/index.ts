@@ -1,0 +1,128 @@
+// Configuration is read once at start: defaults in code → optional file (YAML or JSON, from
+// `--config` or REDELIVER_CONFIG) → REDELIVER_* environment variables. It is validated with
+// messages that name the field, then frozen and passed down. No module reads process.env.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ValidationError } from '../errors/index.ts';
+
+export type Fsync = 'everysec' | 'always';
+export type ApiScope = 'read' | 'operator';
+
+export interface Config {
+  /** Redis to use; empty in standalone mode means "start a redis-server child". */
+  redisUrl: string;
+  /** Prefix of every Redis key (tests use a random one). */
+  redisPrefix: string;
+  host: string;
+  port: number;
+  logLevel: string;
+  /** 32-byte key (base64) that encrypts endpoint secrets in Redis. Empty: standalone makes one. */
+  secretKey: string;
+  /** Standalone mode: folder of WebhookEndpoint/Secret YAML, watched for changes. */
+  endpointsDir: string;
+  /** Standalone mode: where the child redis-server keeps its AOF. */
+  dataDir: string;
+  /** AOF fsync policy of the child redis-server. */
+  fsync: Fsync;
+  /** CIDRs that outbound destinations may resolve to despite the SSRF guard (e.g. 127.0.0.0/8). */
+  allowedDestinations: string[];
+  /** Ownership lease of a dispatch partition. */
+  leaseTtlMs: number;
+  /** API keys: `scope:key` pairs (plain) — hashed on load, never kept in plain text. */
+  apiKeys: string[];
+  apiKeysFile: string;
+  /** Kubernetes namespace the controller holds its Lease in. */
+  namespace: string;
+}
+
+export const DEFAULTS: Config = Object.freeze({
+  redisUrl: '',
+  redisPrefix: 'rd',
+  host: '0.0.0.0',
+  port: 8080,
+  logLevel: 'info',
+  secretKey: '',
+  endpointsDir: 'examples/endpoints',
+  dataDir: '.data',
+  fsync: 'everysec',
+  allowedDestinations: [],
+  leaseTtlMs: 10_000,
+  apiKeys: [],
+  apiKeysFile: '',
+  namespace: 'redeliver-system',
+});
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Env var name for each field: REDELIVER_ + SCREAMING_SNAKE of the field name. */
+export function envName(field: string): string {
+  return 'REDELIVER_' + field.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+}
+
+export function loadConfig(opts: { env: Env; file?: string; overrides?: Partial<Config> }): Readonly<Config> {
+  const merged: Record<string, unknown> = { ...DEFAULTS };
+  const file = opts.file ?? opts.env.REDELIVER_CONFIG;
+  if (file) Object.assign(merged, readConfigFile(file));
+  for (const field of Object.keys(DEFAULTS)) {
+    const raw = opts.env[envName(field)];
+    if (raw !== undefined) merged[field] = fromEnv(field, raw);
+  }
+  if (opts.env.REDIS_URL && opts.env[envName('redisUrl')] === undefined) merged.redisUrl = opts.env.REDIS_URL;
+  Object.assign(merged, opts.overrides);
+  return Object.freeze(validate(merged));
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ValidationError('config', `cannot read config file: ${(err as Error).message}`, path);
+  }
+  const doc: unknown = parseYaml(text);
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ValidationError('config', 'must be a mapping of settings', path);
+  }
+  for (const key of Object.keys(doc)) {
+    if (!(key in DEFAULTS)) throw new ValidationError(key, 'unknown setting', path);
+  }
+  return doc as Record<string, unknown>;
+}
+
+function fromEnv(field: string, raw: string): unknown {
+  const def = DEFAULTS[field as keyof Config];
+  if (Array.isArray(def)) return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (typeof def === 'number') {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n)) throw new ValidationError(envName(field), `must be a number, got "${raw}"`);
+    return n;
+  }
+  return raw;
+}
+
+function validate(c: Record<string, unknown>): Config {
+  const str = (f: string) => {
+    if (typeof c[f] !== 'string') throw new ValidationError(f, 'must be a string');
+  };
+  const int = (f: string, min: number, max: number) => {
+    const v = c[f];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw new ValidationError(f, `must be an integer between ${min} and ${max}`);
+    }
+  };
+  const list = (f: string) => {
+    const v = c[f];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new ValidationError(f, 'must be a list of strings');
+  };
+  for (const f of ['redisUrl', 'redisPrefix', 'host', 'logLevel', 'secretKey', 'endpointsDir', 'dataDir', 'apiKeysFile', 'namespace']) str(f);
+  int('port', 0, 65535);
+  int('leaseTtlMs', 1000, 600_000);
+  list('allowedDestinations');
+  list('apiKeys');
+  if (c.fsync !== 'everysec' && c.fsync !== 'always') throw new ValidationError('fsync', 'must be "everysec" or "always"');
+  if (!/^[A-Za-z0-9_.-]+$/.test(c.redisPrefix as string)) throw new ValidationError('redisPrefix', 'may hold only letters, digits, "_", "." and "-"');
+  if (c.secretKey !== '' && Buffer.from(c.secretKey as string, 'base64').length !== 32) {
+    throw new ValidationError('secretKey', 'must be 32 bytes, base64-encoded');
+  }
+  return c as unknown as Config;
+}

@@ -1,0 +1,106 @@
+// The WebhookEndpoint resource as written by users (kubectl apply, or a YAML folder in standalone
+// mode) and the resolved form the data plane reads from the Redis registry. The CRD schema in
+// crds/webhookendpoints.yaml is the source of truth for validation and defaults; these types
+// mirror it. Pure: no I/O here.
+
+export const API_GROUP = 'redeliver.io';
+export const API_VERSION = `${API_GROUP}/v1alpha1`;
+
+export const PROVIDERS = ['stripe', 'github', 'shopify', 'standard-webhooks', 'hmac', 'none'] as const;
+export type Provider = (typeof PROVIDERS)[number];
+export type OrderingMode = 'strict' | 'key' | 'none';
+export type EndpointState = 'active' | 'disabled' | 'archived';
+export type OnExhausted = 'block' | 'deadletter';
+
+/** Where a value comes from: a request header or a JSON pointer into the body. */
+export interface ValueSource {
+  header?: string;
+  jsonPointer?: string;
+}
+
+export interface SecretRef {
+  name: string;
+  /** Keys of the Secret; several keys are tried in order (secret rotation). */
+  keys: string[];
+}
+
+export interface HmacOptions {
+  header: string;
+  algorithm: 'sha1' | 'sha256' | 'sha512';
+  encoding: 'hex' | 'base64';
+  prefix?: string;
+}
+
+export interface EndpointSpec {
+  source: {
+    provider: Provider;
+    secretRef?: SecretRef;
+    hmac?: HmacOptions;
+    toleranceSeconds: number;
+    eventIdFrom?: ValueSource;
+    eventTypeFrom?: ValueSource;
+    maxBodyBytes: number;
+    dedupeWindowSeconds: number;
+  };
+  destination: {
+    url: string;
+    timeoutSeconds: number;
+    headers?: Record<string, string>;
+    signing?: { secretRef: { name: string; key: string } };
+  };
+  ordering: { mode: OrderingMode; key?: string; partitions: number; concurrency: number };
+  retry: {
+    maxAttempts: number;
+    backoff: { initialSeconds: number; maxSeconds: number; multiplier: number; jitter: number };
+    onExhausted?: OnExhausted;
+  };
+  rateLimit?: { perSecond: number };
+  retention: { seconds: number };
+  paused: boolean;
+  state: EndpointState;
+}
+
+export interface EndpointResource {
+  apiVersion: string;
+  kind: 'WebhookEndpoint';
+  metadata: { name: string; namespace?: string; generation?: number; uid?: string };
+  spec: EndpointSpec;
+}
+
+/**
+ * What the data plane needs, as stored in the registry. Secrets are plain here, in memory only;
+ * the store encrypts them before they reach Redis.
+ */
+export interface ResolvedEndpoint {
+  /** `namespace/name`; also the Redis hash tag of every key of this endpoint. */
+  id: string;
+  namespace: string;
+  name: string;
+  generation: number;
+  spec: EndpointSpec;
+  /** Inbound verification secrets, in rotation order. */
+  sourceSecrets: string[];
+  /** Outbound Standard Webhooks signing secret (`whsec_…`), when signing is configured. */
+  signingSecret?: string;
+  updatedAt: string;
+}
+
+export function endpointId(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+export function ingestPath(id: string): string {
+  return `/in/${id}`;
+}
+
+/** Number of ordering partitions: 1 for strict, `partitions` for key, `concurrency` lanes for none. */
+export function partitionCount(spec: EndpointSpec): number {
+  if (spec.ordering.mode === 'strict') return 1;
+  if (spec.ordering.mode === 'key') return spec.ordering.partitions;
+  return spec.ordering.concurrency;
+}
+
+/** Ordered endpoints block on exhaustion by default; unordered ones dead-letter. */
+export function onExhausted(spec: EndpointSpec): OnExhausted {
+  return spec.retry.onExhausted ?? (spec.ordering.mode === 'none' ? 'deadletter' : 'block');
+}

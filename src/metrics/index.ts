@@ -1,0 +1,77 @@
+// One prom-client registry per process, created by the entry point and passed down (no global
+// default registry). Names follow redeliver_<component>_<what>_<unit>; labels stay low-cardinality:
+// endpoint (namespace/name), outcome, reason, classification.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics(opts: { defaults?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaults !== false) collectDefaultMetrics({ register: registry, prefix: 'redeliver_process_' });
+  const registers = [registry];
+  return {
+    registry,
+    ingestRequests: new Counter({
+      name: 'redeliver_ingest_requests_total',
+      help: 'Inbound webhook requests by endpoint and outcome (accepted, duplicate, rejected reason).',
+      labelNames: ['endpoint', 'outcome'] as const,
+      registers,
+    }),
+    ingestDuration: new Histogram({
+      name: 'redeliver_ingest_request_duration_seconds',
+      help: 'Time from request start to the answer, for accepted events.',
+      labelNames: ['endpoint'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    ingestDedupeHits: new Counter({
+      name: 'redeliver_ingest_dedupe_hits_total',
+      help: 'Events answered as duplicates of an event already stored.',
+      labelNames: ['endpoint'] as const,
+      registers,
+    }),
+    ingestSignatureFailures: new Counter({
+      name: 'redeliver_ingest_signature_failures_total',
+      help: 'Requests refused because a signature check failed, by reason.',
+      labelNames: ['endpoint', 'reason'] as const,
+      registers,
+    }),
+    dispatchDeliveries: new Counter({
+      name: 'redeliver_dispatch_deliveries_total',
+      help: 'Delivery attempts by endpoint and outcome (delivered, retry, failed, deadlettered, blocked).',
+      labelNames: ['endpoint', 'outcome'] as const,
+      registers,
+    }),
+    dispatchAttemptDuration: new Histogram({
+      name: 'redeliver_dispatch_attempt_duration_seconds',
+      help: 'Duration of one outbound attempt, by classification.',
+      labelNames: ['endpoint', 'classification'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    dispatchBacklog: new Gauge({
+      name: 'redeliver_dispatch_backlog',
+      help: 'Deliveries queued and not yet finished, per endpoint.',
+      labelNames: ['endpoint'] as const,
+      registers,
+    }),
+    dispatchOldestPending: new Gauge({
+      name: 'redeliver_dispatch_oldest_pending_seconds',
+      help: 'Age of the oldest queued delivery, per endpoint.',
+      labelNames: ['endpoint'] as const,
+      registers,
+    }),
+    dispatchBlockedPartitions: new Gauge({
+      name: 'redeliver_dispatch_blocked_partitions',
+      help: 'Partitions stopped by an exhausted delivery (onExhausted: block), per endpoint.',
+      labelNames: ['endpoint'] as const,
+      registers,
+    }),
+    dispatchLeaseChanges: new Counter({
+      name: 'redeliver_dispatch_lease_changes_total',
+      help: 'Partition leases acquired or lost by this dispatcher.',
+      labelNames: ['change'] as const,
+      registers,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,131 @@
+// The composition root: builds the shared parts (Redis clients, keys, registry, metrics) once,
+// starts the requested roles with them, and serves every role's HTTP surface on one port:
+// `/in/…` ingest, `/api/…` and `/` the API and dashboard, and /metrics, /healthz, /readyz.
+// SIGTERM turns readiness off, then closes the roles, the server and Redis, in that order.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Koa from 'koa';
+import type { Config } from './config/index.ts';
+import { createIngestApp } from './ingest/app.ts';
+import type { Log } from './lib/log.ts';
+import type { RedisServer } from './lib/redis-server.ts';
+import { createMetrics, type Metrics } from './metrics/index.ts';
+import { createOpsApp, type Readiness } from './ops.ts';
+import { startStandaloneRedis, standaloneSecretKey, syncEndpointFolder } from './standalone/index.ts';
+import { createKeys, type Keys } from './store/keys.ts';
+import { createRedis, type RedisClient } from './store/redis.ts';
+import { createRegistry, createRegistryCache, type Registry, type RegistryCache } from './store/registry.ts';
+
+export const ROLES = ['ingest', 'dispatcher', 'api', 'controller'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** What every role is built from. */
+export interface Shared {
+  config: Readonly<Config>;
+  log: Log;
+  metrics: Metrics;
+  redis: RedisClient;
+  keys: Keys;
+  registry: Registry;
+  endpoints: RegistryCache;
+  /** Opens another connection (blocking reads and pub/sub need their own). */
+  connect(name: string): RedisClient;
+}
+
+export interface RoleHandle {
+  /** Koa app mounted under `prefix`. */
+  http?: { prefix: string; app: Koa };
+  start?(): Promise<void>;
+  close?(): Promise<void>;
+}
+
+export type RoleFactory = (shared: Shared) => RoleHandle;
+
+export interface Running {
+  url: string;
+  shared: Shared;
+  close(): Promise<void>;
+}
+
+const FACTORIES: Partial<Record<Role, RoleFactory>> = {
+  ingest: (s) => ({ http: { prefix: '/in/', app: createIngestApp(s) } }),
+};
+
+export function registerRole(role: Role, factory: RoleFactory): void {
+  FACTORIES[role] = factory;
+}
+
+export async function startProcess(opts: {
+  config: Readonly<Config>;
+  roles: readonly Role[];
+  standalone: boolean;
+  log: Log;
+  metrics?: Metrics;
+}): Promise<Running> {
+  const { config, log } = opts;
+  const redisServer: RedisServer | undefined = opts.standalone ? await startStandaloneRedis(config, log) : undefined;
+  const redisUrl = redisServer?.url ?? config.redisUrl;
+  if (!redisUrl) throw new Error('REDIS_URL (or REDELIVER_REDIS_URL) is required outside standalone mode');
+  const secretKey = opts.standalone ? standaloneSecretKey(config) : config.secretKey;
+  if (!secretKey) throw new Error('REDELIVER_SECRET_KEY is required outside standalone mode (32 bytes, base64)');
+
+  const connections: RedisClient[] = [];
+  const connect = (name: string) => {
+    const c = createRedis(redisUrl, { connectionName: `redeliver:${name}` });
+    c.on('error', (err: Error) => log.debug({ conn: name, err: err.message }, 'redis connection error'));
+    connections.push(c);
+    return c;
+  };
+  const redis = connect('main');
+  const keys = createKeys(config.redisPrefix);
+  const registry = createRegistry(redis, keys, Buffer.from(secretKey, 'base64'));
+  const endpoints = createRegistryCache({ registry, subscriber: connect('registry'), keys });
+  const metrics = opts.metrics ?? createMetrics();
+  const shared: Shared = { config, log, metrics, redis, keys, registry, endpoints, connect };
+
+  const readiness: Readiness = {
+    ready: false,
+    checks: [() => (redis.status === 'ready' ? undefined : `redis is ${redis.status}`)],
+  };
+  const stopFolder = opts.standalone ? await syncEndpointFolder(config.endpointsDir, registry, log) : undefined;
+  await endpoints.start();
+  const handles = opts.roles.map((role) => {
+    const factory = FACTORIES[role];
+    if (!factory) throw new Error(`role "${role}" is not available in this build`);
+    return factory(shared);
+  });
+  for (const h of handles) await h.start?.();
+
+  const server = listen(handles, createOpsApp(metrics, readiness));
+  await new Promise<void>((ok) => server.listen(config.port, config.host, ok));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  readiness.ready = true;
+  log.info({ url, roles: opts.roles, standalone: opts.standalone }, 'redeliver started');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      readiness.ready = false;
+      stopFolder?.();
+      for (const h of [...handles].reverse()) await h.close?.();
+      await endpoints.close();
+      server.closeAllConnections();
+      await new Promise<void>((ok) => server.close(() => ok()));
+      await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+      await redisServer?.stop();
+    })());
+  return { url, shared, close };
+}
+
+/** One HTTP server; each request goes to the first role app whose prefix matches. */
+function listen(handles: RoleHandle[], ops: Koa): Server {
+  const mounted = handles.flatMap((h) => (h.http ? [{ prefix: h.http.prefix, handler: h.http.app.callback() }] : []));
+  mounted.sort((a, b) => b.prefix.length - a.prefix.length);
+  const opsHandler = ops.callback();
+  return createServer((req, res) => {
+    const path = req.url ?? '/';
+    const target = mounted.find((m) => path.startsWith(m.prefix));
+    void (target ? target.handler(req, res) : opsHandler(req, res));
+  });
+}

@@ -1,0 +1,86 @@
+// Every Redis key Redeliver uses is built here, and only here (the bullmq anchor).
+//
+// All keys of one endpoint carry the hash tag `{namespace/name}`, so every multi-key Lua script
+// touches a single slot and Redis Cluster works. The few global keys (the registry index and
+// the pub/sub channels) are never touched by a multi-key script together with endpoint keys.
+//
+// <p> below is the configured prefix (`rd` by default; tests use a random one).
+
+export interface EndpointKeys {
+  /** Hash: the endpoint's registry entry (`config` = JSON with sealed secrets, `state`, `generation`). */
+  readonly endpoint: string;
+  /** Stream: every accepted event in receive order. Fields: id, type, pid, at, h (headers JSON), b (raw body). */
+  readonly events: string;
+  /** Hash: event id → stream entry id in `events` (lookup of one event by id). */
+  readonly eventIndex: string;
+  /** Stream: one entry per delivery created (field d = delivery id); the listing index, newest last. */
+  readonly deliveryLog: string;
+  /** Hash: counters (ingested, deduped, delivered, failed, deadlettered, …). */
+  readonly stats: string;
+  /** Hash: partition → delivery id that blocks it (onExhausted: block). */
+  readonly blocked: string;
+  /** String with TTL: provider event id → our event id, for the dedupe window. */
+  dedupe(providerEventId: string): string;
+  /** Hash: one delivery record (seed 001 fields). */
+  delivery(deliveryId: string): string;
+  /** List of JSON: every attempt of one delivery, oldest first. */
+  attempts(deliveryId: string): string;
+  /** Stream with consumer group `dispatch`, consumer `p<partition>`: the partition's FIFO of delivery ids. */
+  queue(partition: number): string;
+  /** List: delivery ids to send before the queue's head (an unblock `retry` puts its new delivery here). */
+  front(partition: number): string;
+  /** String with TTL: `owner:token` of the dispatcher that owns the partition. */
+  lease(partition: number): string;
+  /** Counter: last fencing token handed out for the partition (monotonic, never expires). */
+  fence(partition: number): string;
+}
+
+export interface Keys {
+  readonly prefix: string;
+  /** Set: ids (`namespace/name`) of every endpoint in the registry. */
+  readonly endpointIndex: string;
+  /** Pub/sub channel: an endpoint id whose registry entry changed. */
+  readonly registryChannel: string;
+  /** Pub/sub channel: `endpointId|partition` that has new work (a hint; dispatchers also poll). */
+  readonly wakeChannel: string;
+  /** Stream: audit log of every management write (who, what, when). */
+  readonly audit: string;
+  /** Hash: dispatcher id → heartbeat ms, for spreading partitions across live dispatchers. */
+  readonly dispatchers: string;
+  /** Hash: replay id → JSON state (selector, cursor, counters, phase). */
+  readonly replays: string;
+  endpoint(endpointId: string): EndpointKeys;
+}
+
+export const CONSUMER_GROUP = 'dispatch';
+export const consumerName = (partition: number) => `p${partition}`;
+
+export function createKeys(prefix: string): Keys {
+  return {
+    prefix,
+    endpointIndex: `${prefix}:endpoints`,
+    registryChannel: `${prefix}:registry`,
+    wakeChannel: `${prefix}:wake`,
+    audit: `${prefix}:audit`,
+    dispatchers: `${prefix}:dispatchers`,
+    replays: `${prefix}:replays`,
+    endpoint(endpointId: string): EndpointKeys {
+      const base = `${prefix}:{${endpointId}}`;
+      return {
+        endpoint: `${base}:endpoint`,
+        events: `${base}:events`,
+        eventIndex: `${base}:eventidx`,
+        deliveryLog: `${base}:dlog`,
+        stats: `${base}:stats`,
+        blocked: `${base}:blocked`,
+        dedupe: (id) => `${base}:dedupe:${id}`,
+        delivery: (id) => `${base}:d:${id}`,
+        attempts: (id) => `${base}:d:${id}:attempts`,
+        queue: (p) => `${base}:q:${p}`,
+        front: (p) => `${base}:front:${p}`,
+        lease: (p) => `${base}:lease:${p}`,
+        fence: (p) => `${base}:fence:${p}`,
+      };
+    },
+  };
+}

@@ -1,0 +1,48 @@
+--[[
+  Accept one event atomically: dedupe, append it to the endpoint's event stream, create its
+  first delivery (seed 001: PENDING, attempts 0, resend_seq 0), queue that delivery in its
+  ordering partition, then wake the dispatchers. Either all of it happens or none.
+
+  KEYS[1] dedupe key (provider event id → event id; with TTL)
+  KEYS[2] events stream
+  KEYS[3] event index hash
+  KEYS[4] delivery hash
+  KEYS[5] partition queue stream
+  KEYS[6] delivery log stream
+  KEYS[7] stats hash
+
+  ARGV[1] event id            ARGV[2] event type          ARGV[3] provider event id ('' = none)
+  ARGV[4] received at (ISO)   ARGV[5] headers (JSON)      ARGV[6] raw body
+  ARGV[7] delivery id         ARGV[8] max attempts        ARGV[9] dedupe window seconds (0 = off)
+  ARGV[10] wake channel       ARGV[11] endpoint id        ARGV[12] partition
+  ARGV[13] ordering key ('' = none)
+
+  Returns { created (1|0), event id, delivery id }; on a duplicate, the original event id and ''.
+]]
+local dedupe = ARGV[3] ~= '' and tonumber(ARGV[9]) > 0
+if dedupe then
+  local existing = redis.call('GET', KEYS[1])
+  if existing then
+    redis.call('HINCRBY', KEYS[7], 'deduped', 1)
+    return { 0, existing, '' }
+  end
+end
+
+local sid = redis.call('XADD', KEYS[2], '*',
+  'id', ARGV[1], 'type', ARGV[2], 'pid', ARGV[3], 'at', ARGV[4], 'h', ARGV[5], 'b', ARGV[6])
+redis.call('HSET', KEYS[3], ARGV[1], sid)
+
+redis.call('HSET', KEYS[4],
+  'id', ARGV[7], 'endpoint_id', ARGV[11], 'event_id', ARGV[1], 'event_type', ARGV[2],
+  'event_sid', sid, 'status', 'PENDING', 'attempts', 0, 'max_attempts', ARGV[8],
+  'resend_seq', 0, 'partition', ARGV[12], 'ordering_key', ARGV[13],
+  'created_at', ARGV[4], 'updated_at', ARGV[4], 'next_attempt_at', ARGV[4])
+redis.call('XADD', KEYS[5], '*', 'd', ARGV[7])
+redis.call('XADD', KEYS[6], '*', 'd', ARGV[7])
+redis.call('HINCRBY', KEYS[7], 'ingested', 1)
+
+if dedupe then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[9])
+end
+redis.call('PUBLISH', ARGV[10], ARGV[11] .. '|' .. ARGV[12])
+return { 1, ARGV[1], ARGV[7] }

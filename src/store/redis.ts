@@ -1,0 +1,44 @@
+// Redis connections and the Lua scripts. Scripts are loaded with ioredis' defineCommand, which
+// runs EVALSHA and falls back to EVAL on NOSCRIPT, so a restarted Redis needs no special care.
+import { readFileSync } from 'node:fs';
+import { Redis, type RedisOptions } from 'ioredis';
+
+const SCRIPTS = {
+  rdIngest: 7,
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;
+type ScriptArg = string | number | Buffer;
+
+export interface RedisClient extends Redis {
+  runScript(name: ScriptName, keys: string[], args: ScriptArg[]): Promise<unknown>;
+}
+
+function loadScript(name: string): string {
+  const file = name.replace(/^rd/, '').replace(/[A-Z]/g, (c, i: number) => (i ? '-' : '') + c.toLowerCase());
+  return readFileSync(new URL(`./lua/${file}.lua`, import.meta.url), 'utf8');
+}
+
+/**
+ * A client for commands and scripts. `maxRetriesPerRequest` stays small so a request whose Redis
+ * is down fails (and the ingest answers 503) instead of hanging; the client keeps reconnecting.
+ */
+export function createRedis(url: string, opts: RedisOptions = {}): RedisClient {
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: 2,
+    enableAutoPipelining: true,
+    retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+    lazyConnect: false,
+    ...opts,
+  }) as RedisClient;
+  for (const [name, numberOfKeys] of Object.entries(SCRIPTS)) {
+    redis.defineCommand(name, { numberOfKeys, lua: loadScript(name) });
+  }
+  redis.runScript = (name, keys, args) => {
+    if (keys.length !== SCRIPTS[name]) throw new Error(`script ${name} takes ${SCRIPTS[name]} keys, got ${keys.length}`);
+    const fn = (redis as unknown as Record<string, (...a: ScriptArg[]) => Promise<unknown>>)[name];
+    if (!fn) throw new Error(`script ${name} is not defined`);
+    return fn.call(redis, ...keys, ...args);
+  };
+  return redis;
+}
