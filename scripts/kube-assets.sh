@@ -15,9 +15,10 @@
 #
 # Output: exactly two lines on stdout, `KUBE_APISERVER=/abs/path` and
 # `ETCD=/abs/path`; all progress goes to stderr. Idempotent; a cached run takes
-# well under a second. Cold build: a few minutes on 2 cores, ~1.3 GB RAM,
+# well under a second. Cold build: about 5 minutes on 2 cores, ~1.3 GB RAM,
 # ~2 GB disk (the build tree is removed afterwards unless
-# REDELIVER_KUBE_KEEP_BUILD=1).
+# REDELIVER_KUBE_KEEP_BUILD=1; REDELIVER_KUBE_BUILD_JOBS sets go build -p,
+# default 2).
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
@@ -69,11 +70,18 @@ apt_update_once() {
   fi
 }
 
+# Installs only the packages that are missing: `apt-get install` of an
+# installed package would upgrade it (even dpkg itself), which is not ours to do.
 apt_install() {
-  [[ $(id -u) -eq 0 ]] || die "need root to apt-get install $* (or set KUBE_APISERVER/ETCD)"
+  local p missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [[ ${#missing[@]} -gt 0 ]] || return 0
+  [[ $(id -u) -eq 0 ]] || die "need root to apt-get install ${missing[*]} (or set KUBE_APISERVER/ETCD)"
   apt_update_once
-  log "apt-get install $*"
-  apt-get install -y -qq --no-install-recommends "$@" >&2
+  log "apt-get install ${missing[*]}"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
 # Writes a deb-src twin of the machine's own Debian apt entries, derived at

@@ -162,15 +162,6 @@ function signedContent(msgId: string, timestamp: string, body: Buffer | string):
   return [Buffer.from(`${msgId}.${timestamp}.`), Buffer.isBuffer(body) ? body : Buffer.from(body)];
 }
 
-/** Signs an outbound message; returns the `v1,BASE64` entry for the webhook-signature header. */
-export function signStandardWebhook(secret: string, msgId: string, timestampSeconds: number, body: Buffer | string): string {
-  const key = standardWebhooksKey(secret);
-  // A configuration error on our side, not a property of a request: fail loudly.
-  if (!key) throw new Error('Standard Webhooks signing secret is not valid base64 (expected whsec_…)');
-  const timestamp = String(Math.floor(timestampSeconds));
-  return `v1,${hmac('sha256', key, ...signedContent(msgId, timestamp, body)).toString('base64')}`;
-}
-
 /** Decoded v1 signatures; a string is the reason the header is malformed. */
 function parseStandardSignatures(value: string): Buffer[] | string {
   const signatures: Buffer[] = [];

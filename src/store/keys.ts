@@ -19,6 +19,8 @@ export interface EndpointKeys {
   readonly stats: string;
   /** Hash: partition → delivery id that blocks it (onExhausted: block). */
   readonly blocked: string;
+  /** Hash: event id → last resend_seq handed out for it (resends, unblock retries, replays). */
+  readonly resendSeq: string;
   /** String with TTL: provider event id → our event id, for the dedupe window. */
   dedupe(providerEventId: string): string;
   /** Hash: one delivery record (seed 001 fields). */
@@ -73,6 +75,7 @@ export function createKeys(prefix: string): Keys {
         deliveryLog: `${base}:dlog`,
         stats: `${base}:stats`,
         blocked: `${base}:blocked`,
+        resendSeq: `${base}:resends`,
         dedupe: (id) => `${base}:dedupe:${id}`,
         delivery: (id) => `${base}:d:${id}`,
         attempts: (id) => `${base}:d:${id}:attempts`,

@@ -3,20 +3,31 @@
 import { readFileSync } from 'node:fs';
 import { Redis, type RedisOptions } from 'ioredis';
 
+/** Script name → number of KEYS. Files: lua/<kebab-name>.lua, with lua/lib-*.lua prepended where listed. */
 const SCRIPTS = {
   rdIngest: 7,
+  rdLease: 2,
+  rdHead: 5,
+  rdFinish: 9,
+  rdResend: 7,
+  rdUnblock: 8,
 } as const;
+const LIBS: Partial<Record<keyof typeof SCRIPTS, string[]>> = { rdHead: ['lib-head'], rdFinish: ['lib-head'] };
 
 export type ScriptName = keyof typeof SCRIPTS;
 type ScriptArg = string | number | Buffer;
 
 export interface RedisClient extends Redis {
   runScript(name: ScriptName, keys: string[], args: ScriptArg[]): Promise<unknown>;
+  /** Same, with every bulk string of the answer as a Buffer (for raw event bodies). */
+  runScriptBuffer(name: ScriptName, keys: string[], args: ScriptArg[]): Promise<unknown>;
 }
 
-function loadScript(name: string): string {
+const readLua = (file: string) => readFileSync(new URL(`./lua/${file}.lua`, import.meta.url), 'utf8');
+
+function loadScript(name: keyof typeof SCRIPTS): string {
   const file = name.replace(/^rd/, '').replace(/[A-Z]/g, (c, i: number) => (i ? '-' : '') + c.toLowerCase());
-  return readFileSync(new URL(`./lua/${file}.lua`, import.meta.url), 'utf8');
+  return [...(LIBS[name] ?? []), file].map(readLua).join('\n');
 }
 
 /**
@@ -32,11 +43,16 @@ export function createRedis(url: string, opts: RedisOptions = {}): RedisClient {
     ...opts,
   }) as RedisClient;
   for (const [name, numberOfKeys] of Object.entries(SCRIPTS)) {
-    redis.defineCommand(name, { numberOfKeys, lua: loadScript(name) });
+    redis.defineCommand(name, { numberOfKeys, lua: loadScript(name as ScriptName) });
   }
   redis.runScript = (name, keys, args) => {
     if (keys.length !== SCRIPTS[name]) throw new Error(`script ${name} takes ${SCRIPTS[name]} keys, got ${keys.length}`);
     const fn = (redis as unknown as Record<string, (...a: ScriptArg[]) => Promise<unknown>>)[name];
+    if (!fn) throw new Error(`script ${name} is not defined`);
+    return fn.call(redis, ...keys, ...args);
+  };
+  redis.runScriptBuffer = (name, keys, args) => {
+    const fn = (redis as unknown as Record<string, (...a: ScriptArg[]) => Promise<unknown>>)[`${name}Buffer`];
     if (!fn) throw new Error(`script ${name} is not defined`);
     return fn.call(redis, ...keys, ...args);
   };

@@ -7,7 +7,8 @@ import { expect } from 'chai';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import type { EndpointSpec, HmacOptions, Provider } from '../../src/domain/endpoint.ts';
-import { signStandardWebhook, verifySignature } from '../../src/ingest/verify.ts';
+import { verifySignature } from '../../src/ingest/verify.ts';
+import { signStandardWebhook } from '../../src/lib/standard-webhooks.ts';
 import type { VerifyFailure, VerifyInput, VerifyResult } from '../../src/ingest/verify.ts';
 
 const NOW_MS = Date.UTC(2025, 0, 15, 12, 0, 0, 250);

@@ -1,0 +1,26 @@
+--[[
+  Resend (seed 001): a NEW delivery of the same event to the same endpoint, queued at the tail
+  of the source's partition. The source delivery is not touched.
+  KEYS[1] source delivery hash  KEYS[2] new delivery hash  KEYS[3] endpoint registry hash
+  KEYS[4] partition queue stream  KEYS[5] delivery log stream  KEYS[6] stats hash  KEYS[7] resend counters hash
+  ARGV[1] new delivery id  ARGV[2] now ISO  ARGV[3] wake channel  ARGV[4] endpoint id
+  ARGV[5] required source statuses, comma separated ('' = any terminal)  ARGV[6] origin ('resend'|'replay:<id>')
+  Returns { 'ok', new id, resend_seq } | { 'not_found' } | { 'not_resendable', status } | { 'endpoint_not_active', state }
+]]
+local src = redis.call('HMGET', KEYS[1], 'status', 'event_id', 'event_type', 'event_sid', 'partition',
+  'ordering_key', 'max_attempts', 'endpoint_id')
+if not src[1] then return { 'not_found' } end
+if src[1] ~= 'DELIVERED' and src[1] ~= 'FAILED' then return { 'not_resendable', src[1] } end
+local state = redis.call('HGET', KEYS[3], 'state')
+if state ~= 'active' then return { 'endpoint_not_active', state or 'missing' } end
+local seq = redis.call('HINCRBY', KEYS[7], src[2], 1)
+redis.call('HSET', KEYS[2],
+  'id', ARGV[1], 'endpoint_id', src[8], 'event_id', src[2], 'event_type', src[3], 'event_sid', src[4],
+  'status', 'PENDING', 'attempts', 0, 'max_attempts', src[7], 'resend_seq', seq, 'partition', src[5],
+  'ordering_key', src[6], 'created_at', ARGV[2], 'updated_at', ARGV[2], 'next_attempt_at', ARGV[2],
+  'origin', ARGV[6])
+redis.call('XADD', KEYS[4], '*', 'd', ARGV[1])
+redis.call('XADD', KEYS[5], '*', 'd', ARGV[1])
+redis.call('HINCRBY', KEYS[6], 'resent', 1)
+redis.call('PUBLISH', ARGV[3], ARGV[4] .. '|' .. src[5])
+return { 'ok', ARGV[1], seq }

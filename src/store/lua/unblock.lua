@@ -1,0 +1,42 @@
+--[[
+  Unblock a partition held by an exhausted delivery: `skip` drops it (it stays FAILED), `retry`
+  drops it and puts a NEW delivery of the same event (resend_seq + 1) at the front, so order holds.
+  KEYS[1] blocked hash  KEYS[2] queue stream  KEYS[3] front list  KEYS[4] blocked delivery hash
+  KEYS[5] new delivery hash  KEYS[6] delivery log stream  KEYS[7] resend counters hash  KEYS[8] attempts list of the blocked delivery
+  ARGV[1] partition  ARGV[2] action  ARGV[3] new delivery id  ARGV[4] now ISO  ARGV[5] group
+  ARGV[6] consumer  ARGV[7] wake channel  ARGV[8] endpoint id  ARGV[9] retention seconds
+  Returns { 'ok', blocked id, new id or '' } | { 'not_blocked' }
+]]
+local id = redis.call('HGET', KEYS[1], ARGV[1])
+if not id then return { 'not_blocked' } end
+if redis.call('LINDEX', KEYS[3], 0) == id then
+  redis.call('LPOP', KEYS[3])
+else
+  local pending = redis.call('XPENDING', KEYS[2], ARGV[5], '-', '+', 1, ARGV[6])
+  if pending[1] then
+    redis.call('XACK', KEYS[2], ARGV[5], pending[1][1])
+    redis.call('XDEL', KEYS[2], pending[1][1])
+  end
+end
+redis.call('HDEL', KEYS[1], ARGV[1])
+local retention = tonumber(ARGV[9])
+if retention and retention > 0 then
+  redis.call('EXPIRE', KEYS[4], retention)
+  redis.call('EXPIRE', KEYS[8], retention)
+end
+local new_id = ''
+if ARGV[2] == 'retry' then
+  local src = redis.call('HMGET', KEYS[4], 'event_id', 'event_type', 'event_sid', 'partition', 'ordering_key',
+    'max_attempts', 'endpoint_id')
+  local seq = redis.call('HINCRBY', KEYS[7], src[1], 1)
+  new_id = ARGV[3]
+  redis.call('HSET', KEYS[5],
+    'id', new_id, 'endpoint_id', src[7], 'event_id', src[1], 'event_type', src[2], 'event_sid', src[3],
+    'status', 'PENDING', 'attempts', 0, 'max_attempts', src[6], 'resend_seq', seq, 'partition', src[4],
+    'ordering_key', src[5], 'created_at', ARGV[4], 'updated_at', ARGV[4], 'next_attempt_at', ARGV[4],
+    'origin', 'unblock')
+  redis.call('LPUSH', KEYS[3], new_id)
+  redis.call('XADD', KEYS[6], '*', 'd', new_id)
+end
+redis.call('PUBLISH', ARGV[7], ARGV[8] .. '|' .. ARGV[1])
+return { 'ok', id, new_id }
