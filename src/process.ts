@@ -6,38 +6,21 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import type { Config } from './config/index.ts';
+export type { RoleHandle, Shared } from './lib/runtime.ts';
+import { createDispatcher } from './dispatch/dispatcher.ts';
 import { createIngestApp } from './ingest/app.ts';
 import type { Log } from './lib/log.ts';
 import type { RedisServer } from './lib/redis-server.ts';
 import { createMetrics, type Metrics } from './metrics/index.ts';
 import { createOpsApp, type Readiness } from './ops.ts';
 import { startStandaloneRedis, standaloneSecretKey, syncEndpointFolder } from './standalone/index.ts';
-import { createKeys, type Keys } from './store/keys.ts';
+import { createKeys } from './store/keys.ts';
+import type { RoleHandle, Shared } from './lib/runtime.ts';
 import { createRedis, type RedisClient } from './store/redis.ts';
-import { createRegistry, createRegistryCache, type Registry, type RegistryCache } from './store/registry.ts';
+import { createRegistry, createRegistryCache } from './store/registry.ts';
 
 export const ROLES = ['ingest', 'dispatcher', 'api', 'controller'] as const;
 export type Role = (typeof ROLES)[number];
-
-/** What every role is built from. */
-export interface Shared {
-  config: Readonly<Config>;
-  log: Log;
-  metrics: Metrics;
-  redis: RedisClient;
-  keys: Keys;
-  registry: Registry;
-  endpoints: RegistryCache;
-  /** Opens another connection (blocking reads and pub/sub need their own). */
-  connect(name: string): RedisClient;
-}
-
-export interface RoleHandle {
-  /** Koa app mounted under `prefix`. */
-  http?: { prefix: string; app: Koa };
-  start?(): Promise<void>;
-  close?(): Promise<void>;
-}
 
 export type RoleFactory = (shared: Shared) => RoleHandle;
 
@@ -49,6 +32,7 @@ export interface Running {
 
 const FACTORIES: Partial<Record<Role, RoleFactory>> = {
   ingest: (s) => ({ http: { prefix: '/in/', app: createIngestApp(s) } }),
+  dispatcher: (s) => createDispatcher(s),
 };
 
 export function registerRole(role: Role, factory: RoleFactory): void {

@@ -46,7 +46,7 @@ export const DEFAULTS: Config = Object.freeze({
   dataDir: '.data',
   fsync: 'everysec',
   allowedDestinations: [],
-  leaseTtlMs: 10_000,
+  leaseTtlMs: 5_000,
   apiKeys: [],
   apiKeysFile: '',
   namespace: 'redeliver-system',

@@ -9,7 +9,7 @@
 // acknowledged, so they only have to be stored once the provider retries them. Everything is
 // bounded by count and time, and every child is killed in `after`, also when a test fails.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -247,6 +247,11 @@ async function expectAllStored(client: Redis, keys: Keys, ep: ResolvedEndpoint, 
 
 // ---- the tests --------------------------------------------------------------------------------------
 
+/** One line per test, so a run shows the crash was hit (and, on failure, what to reproduce). */
+const report = (line: string) => {
+  if (process.env.TEST_LOG_LEVEL !== 'silent') console.log(`      ${line}`);
+};
+
 const randomInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 
 describe('ingest crash safety (real processes, kill -9)', function () {
@@ -311,6 +316,7 @@ describe('ingest crash safety (real processes, kill -9)', function () {
       killed = true;
       await loading;
       const ackedBeforeCrash = new Map(ledger.acked);
+      const atCrash = ledger.summary();
       expect(ackedBeforeCrash.size, ledger.summary()).to.be.at.least(killAt);
 
       ingest = await startIngest(env);
@@ -323,6 +329,7 @@ describe('ingest crash safety (real processes, kill -9)', function () {
       expect(ledger.unacked(), ledger.summary()).to.deep.equal([]);
       await expectAllStored(client!, keys, ep, ledger.acked);
       expect(await client!.xlen(keys.endpoint(ep.id).events)).to.equal(ledger.sent.size);
+      report(`kill -9 ingest after ${killAt} acks: ${atCrash}; after retries: ${ledger.summary()}`);
     });
   });
 
@@ -362,6 +369,7 @@ describe('ingest crash safety (real processes, kill -9)', function () {
         stop = true;
         await loading;
       }
+      const atRecovery = ledger.summary();
       expect(alive(running.proc), 'the ingest process survived the outage').to.equal(true);
       expect(ledger.count(503), ledger.summary()).to.be.at.least(CONCURRENCY);
       expect([...ledger.statuses.keys()].filter((s) => s !== 503), ledger.summary()).to.deep.equal([]);
@@ -371,9 +379,7 @@ describe('ingest crash safety (real processes, kill -9)', function () {
       expect(ledger.unacked(), ledger.summary()).to.deep.equal([]);
       await expectAllStored(client!, keys, ep, ledger.acked);
       expect(await client!.xlen(keys.endpoint(ep.id).events)).to.equal(ledger.sent.size);
+      report(`kill -9 redis-server after ${killAt} acks: ${atRecovery}; after retries: ${ledger.summary()}`);
     });
   });
 });
-
-// Unique per run, so two runs against one Redis never share provider ids by accident.
-export const RUN_ID = randomUUID();

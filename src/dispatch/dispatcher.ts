@@ -1,0 +1,148 @@
+// The dispatcher: spreads partitions over the live dispatchers and runs a worker for each
+// partition it holds the lease of.
+//
+// Membership is a heartbeat hash in Redis; every dispatcher computes the same assignment from it
+// by rendezvous hashing, so partitions spread evenly without a coordinator and move as little as
+// possible when a dispatcher joins or dies. The assignment is only a wish: what makes a dispatcher
+// the owner is the lease (acquired with a new fencing token, renewed every ttl/3). A dead
+// dispatcher's leases expire within one TTL and its partitions are taken over by the others.
+import { createHash, randomUUID } from 'node:crypto';
+import { partitionCount } from '../domain/endpoint.ts';
+import type { RoleHandle, Shared } from '../lib/runtime.ts';
+import { acquireLease, releaseLease, type Lease } from '../store/dispatch.ts';
+import type { RedisClient } from '../store/redis.ts';
+import { reportBacklog } from './backlog.ts';
+import { createSender, type Sender } from './sender.ts';
+import { startWorker, type Worker } from './worker.ts';
+
+export interface DispatcherOptions {
+  id?: string;
+  now?: () => number;
+  random?: () => number;
+  idlePollMs?: number;
+}
+
+interface Owned {
+  lease: Lease;
+  worker: Worker;
+  validUntil: number;
+}
+
+const partitionKey = (endpointId: string, p: number) => `${endpointId}|${p}`;
+
+/** Rendezvous (highest random weight) hashing: the member with the highest score owns the key. */
+export function ownerOf(key: string, members: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestScore = -1;
+  for (const m of members) {
+    const score = createHash('sha1').update(`${m}|${key}`).digest().readUInt32BE(0);
+    if (score > bestScore || (score === bestScore && best !== undefined && m < best)) [best, bestScore] = [m, score];
+  }
+  return best;
+}
+
+export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): RoleHandle & { owned(): Lease[] } {
+  const id = opts.id ?? `dispatcher-${randomUUID().slice(0, 8)}`;
+  const now = opts.now ?? Date.now;
+  const ttl = shared.config.leaseTtlMs;
+  const owned = new Map<string, Owned>();
+  let sender: Sender | undefined;
+  let subscriber: RedisClient | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let ticking: Promise<void> = Promise.resolve();
+  let closed = false;
+
+  const members = async (): Promise<string[]> => {
+    const t = now();
+    await shared.redis.hset(shared.keys.dispatchers, id, t);
+    const all = await shared.redis.hgetall(shared.keys.dispatchers);
+    const live: string[] = [];
+    for (const [m, beat] of Object.entries(all)) {
+      if (t - Number(beat) <= ttl) live.push(m);
+      else if (t - Number(beat) > ttl * 10) await shared.redis.hdel(shared.keys.dispatchers, m);
+    }
+    return live;
+  };
+
+  const drop = async (key: string, release: boolean) => {
+    const o = owned.get(key);
+    if (!o) return;
+    owned.delete(key);
+    await o.worker.stop();
+    if (release) await releaseLease(shared.redis, shared.keys, o.lease).catch(() => undefined);
+    shared.metrics.dispatchLeaseChanges.inc({ change: 'lost' });
+  };
+
+  const take = async (endpointId: string, partition: number) => {
+    const key = partitionKey(endpointId, partition);
+    const started = performance.now();
+    const token = await acquireLease(shared.redis, shared.keys, { endpointId, partition }, id, ttl);
+    if (token === 0) return;
+    const lease: Lease = { endpointId, partition, owner: id, token };
+    const entry: Owned = { lease, validUntil: started + ttl * 0.8, worker: undefined as unknown as Worker };
+    entry.worker = startWorker({
+      shared, sender: sender!, lease, now, random: opts.random ?? Math.random, idlePollMs: opts.idlePollMs ?? 2000,
+      leaseValidUntil: () => entry.validUntil,
+      onLost: () => void drop(key, false),
+    });
+    owned.set(key, entry);
+    shared.metrics.dispatchLeaseChanges.inc({ change: 'acquired' });
+    shared.log.info({ endpoint: endpointId, partition, token }, 'partition acquired');
+  };
+
+  const renew = async (key: string, o: Owned) => {
+    const started = performance.now();
+    const token = await acquireLease(shared.redis, shared.keys, o.lease, id, ttl);
+    if (token === o.lease.token) o.validUntil = started + ttl * 0.8;
+    else await drop(key, false);
+  };
+
+  const tick = async () => {
+    const live = await members();
+    const wanted = new Map<string, [string, number]>();
+    for (const ep of shared.endpoints.all()) {
+      if (ep.spec.state !== 'active') continue;
+      for (let p = 0; p < partitionCount(ep.spec); p++) {
+        const key = partitionKey(ep.id, p);
+        if (ownerOf(key, live) === id) wanted.set(key, [ep.id, p]);
+      }
+    }
+    for (const [key, o] of owned) {
+      if (!wanted.has(key)) await drop(key, true);
+      else await renew(key, o);
+    }
+    for (const [key, [ep, p]] of wanted) if (!owned.has(key)) await take(ep, p);
+    await reportBacklog(shared, [...owned.values()].map((o) => o.lease));
+  };
+
+  const schedule = () => {
+    ticking = ticking.then(tick).catch((err: unknown) => shared.log.warn({ err }, 'dispatcher tick failed'));
+  };
+
+  return {
+    owned: () => [...owned.values()].map((o) => o.lease),
+    async start() {
+      sender = createSender({ allowedDestinations: shared.config.allowedDestinations });
+      subscriber = shared.connect('dispatch-wake');
+      subscriber.on('message', (_channel: string, message: string) => owned.get(message)?.worker.wake());
+      await subscriber.subscribe(shared.keys.wakeChannel);
+      shared.endpoints.onChange(() => {
+        if (!closed) schedule();
+        for (const o of owned.values()) o.worker.wake();
+      });
+      schedule();
+      await ticking;
+      timer = setInterval(schedule, Math.max(200, Math.floor(ttl / 3)));
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      await ticking;
+      await Promise.all([...owned.keys()].map((k) => drop(k, true)));
+      await shared.redis.hdel(shared.keys.dispatchers, id).catch(() => undefined);
+      await subscriber?.unsubscribe().catch(() => undefined);
+      await sender?.close();
+    },
+  };
+}

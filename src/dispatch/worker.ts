@@ -1,0 +1,169 @@
+// One partition's delivery loop, run only while this dispatcher holds the partition's lease.
+//
+// Order (invariant 2): the loop handles one delivery at a time — the head. The next head is only
+// claimed inside the same fenced script that records the current one as DELIVERED, FAILED-and-
+// passed (deadletter) or scheduled for retry (it then stays the head). A lost lease ends the loop;
+// the new owner re-sends an in-flight head (same webhook-id) only after its request must have
+// timed out. Before each send the loop also checks its lease is still valid by its own monotonic
+// clock, so a process frozen (SIGSTOP, GC) past its lease does not send once it resumes.
+import { onExhausted, type ResolvedEndpoint } from '../domain/endpoint.ts';
+import { classify, type Outcome } from '../domain/outcome.ts';
+import { signStandardWebhook } from '../lib/standard-webhooks.ts';
+import type { Shared } from '../lib/runtime.ts';
+import { claimHead, finishAndClaim, type ClaimedDelivery, type FinishOutcome, type HeadAnswer, type Lease } from '../store/dispatch.ts';
+import type { Sender, SendResult } from './sender.ts';
+
+export interface WorkerDeps {
+  shared: Shared;
+  sender: Sender;
+  lease: Lease;
+  /** Monotonic time (performance.now()) until which the lease is surely still ours. */
+  leaseValidUntil: () => number;
+  now: () => number;
+  random: () => number;
+  idlePollMs: number;
+  onLost: () => void;
+}
+
+export interface Worker {
+  wake(): void;
+  /** Stops after the attempt in flight, if any. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export function startWorker(d: WorkerDeps): Worker {
+  let stopped = false;
+  let wakeUp: (() => void) | undefined;
+  const { shared, lease } = d;
+  const endpoint = () => shared.endpoints.get(lease.endpointId);
+
+  const sleep = (ms: number) =>
+    new Promise<void>((ok) => {
+      const t = setTimeout(done, Math.max(1, ms));
+      function done() {
+        clearTimeout(t);
+        wakeUp = undefined;
+        ok();
+      }
+      wakeUp = done;
+    });
+
+  const takeoverMs = () => (endpoint()?.spec.destination.timeoutSeconds ?? 30) * 1000 + 1000;
+
+  const step = async (answer: HeadAnswer): Promise<HeadAnswer | undefined> => {
+    switch (answer.type) {
+      case 'fenced':
+      case 'stale':
+        return undefined;
+      case 'empty':
+      case 'blocked':
+        await sleep(d.idlePollMs);
+        return claimHead(shared.redis, shared.keys, lease, d.now(), takeoverMs());
+      case 'wait':
+        await sleep(Math.min(answer.ms, d.idlePollMs));
+        return claimHead(shared.redis, shared.keys, lease, d.now(), takeoverMs());
+      case 'send':
+        return deliver(answer.delivery);
+    }
+  };
+
+  const deliver = async (claimed: ClaimedDelivery): Promise<HeadAnswer | undefined> => {
+    let ep = endpoint();
+    // Paused: hold the claimed head (it stays ours) until resumed.
+    while (!stopped && ep && ep.spec.paused) {
+      await sleep(d.idlePollMs);
+      ep = endpoint();
+    }
+    if (stopped || !ep || performance.now() >= d.leaseValidUntil()) return undefined;
+    const sent = await send(ep, claimed);
+    const attempt = Number(claimed.fields.attempts);
+    const outcome = classify(sent.result, {
+      attempt, maxAttempts: Number(claimed.fields.max_attempts), retry: ep.spec.retry, nowMs: d.now(), random: d.random(),
+    });
+    record(ep, sent, outcome);
+    return finishAndClaim(shared.redis, shared.keys, lease, d.now(), takeoverMs(), {
+      deliveryId: claimed.fields.id!,
+      outcome: finishOutcome(ep, outcome),
+      attempt: {
+        attempt, started_at: claimed.fields.last_attempt_at, duration_ms: Math.round(sent.durationMs),
+        status_code: sent.statusCode ?? null, classification: outcome.classification, error: sent.error || null,
+        response_body: sent.body, next_attempt_in_ms: outcome.type === 'retry' ? outcome.delayMs : null,
+      },
+      source: claimed.source,
+      queueEntryId: claimed.queueEntryId,
+      statusCode: sent.statusCode,
+      responseBody: sent.body,
+      error: sent.error,
+      classification: outcome.type === 'delivered' ? '' : outcome.classification,
+      nextAttemptMs: outcome.type === 'retry' ? d.now() + outcome.delayMs : undefined,
+      retentionSeconds: ep.spec.retention.seconds,
+    });
+  };
+
+  const send = (ep: ResolvedEndpoint, c: ClaimedDelivery): Promise<SendResult> => {
+    const f = c.fields;
+    const headers: Record<string, string> = {
+      'content-type': c.eventHeaders['content-type'] ?? 'application/json',
+      'user-agent': 'Redeliver/0.1',
+      'webhook-id': f.event_id!,
+      'x-redeliver-delivery-id': f.id!,
+      'x-redeliver-attempt': f.attempts!,
+      'x-redeliver-resend-seq': f.resend_seq ?? '0',
+      'x-redeliver-event-type': f.event_type ?? '',
+      ...ep.spec.destination.headers,
+    };
+    if (ep.signingSecret) {
+      const ts = Math.floor(d.now() / 1000);
+      headers['webhook-timestamp'] = String(ts);
+      headers['webhook-signature'] = signStandardWebhook(ep.signingSecret, f.event_id!, ts, c.body);
+    }
+    return d.sender.send(ep.spec.destination.url, headers, c.body, ep.spec.destination.timeoutSeconds * 1000);
+  };
+
+  const record = (ep: ResolvedEndpoint, sent: SendResult, outcome: Outcome) => {
+    const m = shared.metrics;
+    m.dispatchAttemptDuration.observe({ endpoint: ep.id, classification: outcome.classification }, sent.durationMs / 1000);
+    m.dispatchDeliveries.inc({ endpoint: ep.id, outcome: finishOutcome(ep, outcome) });
+    if (outcome.type !== 'delivered') {
+      shared.log.info({ endpoint: ep.id, partition: lease.partition, classification: outcome.classification, outcome: outcome.type }, 'delivery attempt failed');
+    }
+  };
+
+  const run = async () => {
+    let answer: HeadAnswer | undefined = await claimHead(shared.redis, shared.keys, lease, d.now(), takeoverMs());
+    while (!stopped && answer) answer = await step(answer);
+  };
+
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        await run();
+        if (!stopped) d.onLost();
+        return;
+      } catch (err) {
+        // Redis unreachable or restarted: back off and try again; nothing is lost (the head stays).
+        shared.log.warn({ err, endpoint: lease.endpointId, partition: lease.partition }, 'dispatch loop error; retrying');
+        if ((err as Error).message?.includes('NOGROUP')) {
+          const ep = endpoint();
+          if (ep) await shared.registry.ensureGroups(ep).catch(() => undefined);
+        }
+        await sleep(500);
+      }
+    }
+  })();
+
+  return {
+    wake: () => wakeUp?.(),
+    async stop() {
+      stopped = true;
+      wakeUp?.();
+      await loop;
+    },
+  };
+}
+
+function finishOutcome(ep: ResolvedEndpoint, o: Outcome): FinishOutcome {
+  if (o.type === 'delivered') return 'delivered';
+  if (o.type === 'retry') return 'retry';
+  return onExhausted(ep.spec) === 'block' ? 'block' : 'deadletter';
+}

@@ -1,0 +1,135 @@
+// The dispatcher on a real redis-server with real receivers: order, retries, block and
+// deadletter, the attempt record, and outbound Standard Webhooks signatures.
+import { expect } from 'chai';
+import { Redis } from 'ioredis';
+import { Webhook } from 'standardwebhooks';
+import { endpoint } from '../support/fixtures.ts';
+import { startReceiver, type Receiver } from '../support/receiver.ts';
+import { startTestRedis, type TestRedis } from '../support/redis.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+
+const SIGNING = 'whsec_' + Buffer.from('outbound-signing-secret-32-bytes').toString('base64');
+const fastRetry = (maxAttempts: number, onExhausted?: string) => ({
+  maxAttempts, backoff: { initialSeconds: 0.01, maxSeconds: 0.05, multiplier: 2, jitter: 0 }, ...(onExhausted ? { onExhausted } : {}),
+});
+
+describe('dispatcher (real redis-server, real receivers)', function () {
+  let redis: TestRedis;
+  let app: TestApp;
+  let client: Redis;
+  const receivers: Receiver[] = [];
+
+  before(async function () {
+    redis = await startTestRedis();
+    app = await startTestApp({ redisUrl: redis.url, roles: ['ingest', 'dispatcher'] });
+    client = new Redis(redis.url);
+  });
+  after(async function () {
+    await client?.quit();
+    await app?.close();
+    await Promise.all(receivers.map((r) => r.close()));
+    await redis?.stop();
+  });
+
+  const receiver = async (...a: Parameters<typeof startReceiver>) => {
+    const r = await startReceiver(...a);
+    receivers.push(r);
+    return r;
+  };
+  const delivery = (id: string, epId: string) => client.hgetall(app.shared.keys.endpoint(epId).delivery(id));
+  const attempts = async (id: string, epId: string) =>
+    (await client.lrange(app.shared.keys.endpoint(epId).attempts(id), 0, -1)).map((a) => JSON.parse(a) as Record<string, unknown>);
+
+  it('delivers in receive order, signed with Standard Webhooks, and records the attempt', async function () {
+    const r = await receiver();
+    const ep = endpoint({ name: 'ordered', spec: { source: { provider: 'none' }, destination: { url: r.url + '/hook', signing: { secretRef: { name: 's', key: 'signing' } } } }, signingSecret: SIGNING });
+    await app.putEndpoint(ep);
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const res = await app.post('/in/default/ordered', JSON.stringify({ n: i }));
+      ids.push(res.json.event_id as string);
+    }
+    await r.until((rs) => rs.length >= 30);
+    expect(r.receipts.map((x) => JSON.parse(x.body.toString()).n)).to.deep.equal([...Array(30).keys()]);
+    const wh = new Webhook(SIGNING);
+    for (const x of r.receipts) {
+      expect(() => wh.verify(x.body.toString(), x.headers as Record<string, string>)).not.to.throw();
+    }
+    expect(r.receipts.map((x) => x.headers['webhook-id'])).to.deep.equal(ids);
+    const dId = r.receipts[0]!.headers['x-redeliver-delivery-id'] as string;
+    await waitFor(async () => (await delivery(dId, ep.id)).status === 'DELIVERED');
+    const d = await delivery(dId, ep.id);
+    expect(d).to.include({ status: 'DELIVERED', attempts: '1', last_response_status: '200' });
+    const [a] = await attempts(dId, ep.id);
+    expect(a).to.include({ attempt: 1, status_code: 200, classification: 'consumer_2xx' });
+  });
+
+  it('retries 500s and honours Retry-After on 429, keeping later events behind', async function () {
+    const r = await receiver((_req, body, n) => {
+      const ev = JSON.parse(body.toString()) as { n: number };
+      if (ev.n === 0 && n === 0) return { status: 500, body: 'boom' };
+      if (ev.n === 0 && n === 1) return { status: 429, headers: { 'retry-after': '1' } };
+      return { status: 200 };
+    });
+    const ep = endpoint({ name: 'flaky', spec: { source: { provider: 'none' }, destination: { url: r.url }, retry: { ...fastRetry(5), backoff: { initialSeconds: 0.01, maxSeconds: 5, multiplier: 2, jitter: 0 } } } });
+    await app.putEndpoint(ep);
+    await app.post('/in/default/flaky', JSON.stringify({ n: 0 }));
+    await app.post('/in/default/flaky', JSON.stringify({ n: 1 }));
+    await r.until((rs) => rs.filter((x) => x.status === 200).length >= 2);
+    const seq = r.receipts.map((x) => [JSON.parse(x.body.toString()).n, x.status]);
+    expect(seq).to.deep.equal([[0, 500], [0, 429], [0, 200], [1, 200]]);
+    expect(r.receipts[2]!.at - r.receipts[1]!.at).to.be.at.least(950);
+    const id = r.receipts[0]!.headers['x-redeliver-delivery-id'] as string;
+    const as = await attempts(id, ep.id);
+    expect(as.map((a) => a.classification)).to.deep.equal(['consumer_5xx', 'rate_limited', 'consumer_2xx']);
+    expect(as[0]).to.include({ response_body: 'boom' });
+    expect(r.receipts.slice(0, 3).map((x) => x.headers['x-redeliver-attempt'])).to.deep.equal(['1', '2', '3']);
+  });
+
+  it('blocks an ordered partition when attempts run out, and dead-letters when told to', async function () {
+    const bad = await receiver((_req, body) => (JSON.parse(body.toString()).n === 0 ? { status: 503 } : { status: 200 }));
+    const blocking = endpoint({ name: 'blocking', spec: { source: { provider: 'none' }, destination: { url: bad.url }, retry: fastRetry(3) } });
+    const dead = endpoint({ name: 'dead', spec: { source: { provider: 'none' }, destination: { url: bad.url + '/dead' }, retry: fastRetry(2, 'deadletter') } });
+    await app.putEndpoint(blocking);
+    await app.putEndpoint(dead);
+    for (const n of [0, 1]) {
+      await app.post('/in/default/blocking', JSON.stringify({ n }));
+      await app.post('/in/default/dead', JSON.stringify({ n }));
+    }
+    await bad.until((rs) => rs.filter((x) => x.headers['x-redeliver-attempt'] && x.body.toString().includes('"n":1')).length >= 1);
+    const k = app.shared.keys.endpoint(blocking.id);
+    await waitFor(async () => (await client.hget(k.blocked, '0')) !== null);
+    const blockedId = (await client.hget(k.blocked, '0'))!;
+    expect(await delivery(blockedId, blocking.id)).to.include({ status: 'FAILED', attempts: '3', last_failure_reason: 'consumer_5xx' });
+    // Only the dead-letter endpoint moved on to n=1.
+    const n1 = bad.receipts.filter((x) => x.body.toString().includes('"n":1'));
+    expect(n1).to.have.length(1);
+    expect(bad.receipts.filter((x) => x.body.toString().includes('"n":0'))).to.have.length(5);
+  });
+
+  it('classifies refused connections and blocks private destinations unless allowed', async function () {
+    const refused = endpoint({ name: 'refused', spec: { source: { provider: 'none' }, destination: { url: 'http://127.0.0.1:1/x' }, retry: fastRetry(1, 'deadletter') } });
+    const metadata = endpoint({ name: 'metadata', spec: { source: { provider: 'none' }, destination: { url: 'http://169.254.169.254/latest' }, retry: fastRetry(1, 'deadletter') } });
+    await app.putEndpoint(refused);
+    await app.putEndpoint(metadata);
+    const a = await app.post('/in/default/refused', '{}');
+    const b = await app.post('/in/default/metadata', '{}');
+    void a; void b;
+    const last = async (epId: string) => {
+      const ids = await client.xrange(app.shared.keys.endpoint(epId).deliveryLog, '-', '+');
+      return delivery(ids.at(-1)![1][1]!, epId);
+    };
+    await waitFor(async () => (await last(refused.id)).status === 'FAILED' && (await last(metadata.id)).status === 'FAILED');
+    expect((await last(refused.id)).last_failure_reason).to.equal('connection_refused');
+    expect((await last(metadata.id)).last_failure_reason).to.equal('destination_blocked');
+  });
+});
+
+/** Waits for a Redis-side condition the test cannot subscribe to; bounded and fast-polling. */
+async function waitFor(cond: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
