@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
+import { getDelivery, resendDelivery, unblockPartition } from '../../src/store/deliveries.ts';
 import { endpoint } from '../support/fixtures.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
@@ -132,4 +133,82 @@ async function waitFor(cond: () => Promise<boolean>, timeoutMs = 15_000): Promis
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+describe('resend and unblock (real redis-server, real receivers)', function () {
+  let redis: TestRedis;
+  let app: TestApp;
+  let client: Redis;
+  let r: Receiver;
+  let failFirst = true;
+
+  before(async function () {
+    redis = await startTestRedis();
+    app = await startTestApp({ redisUrl: redis.url, roles: ['ingest', 'dispatcher'] });
+    client = new Redis(redis.url);
+    r = await startReceiver((_req, body) => (failFirst && JSON.parse(body.toString()).n === 0 ? { status: 500 } : { status: 200 }));
+  });
+  after(async function () {
+    await client?.quit();
+    await app?.close();
+    await r?.close();
+    await redis?.stop();
+  });
+
+  it('resends a DELIVERED delivery as a new one (resend_seq + 1), leaving the source untouched; refuses PENDING and inactive endpoints', async function () {
+    failFirst = false;
+    const ep = endpoint({ name: 'resend', spec: { source: { provider: 'none' }, destination: { url: r.url + '/resend' } } });
+    await app.putEndpoint(ep);
+    await app.post('/in/default/resend', JSON.stringify({ n: 5 }));
+    await r.until((rs) => rs.some((x) => x.headers['x-redeliver-resend-seq'] === '0' && x.body.toString().includes('"n":5')));
+    const sourceId = r.receipts.at(-1)!.headers['x-redeliver-delivery-id'] as string;
+    await waitFor(async () => (await getDelivery(app.shared.redis, app.shared.keys, ep.id, sourceId))?.status === 'DELIVERED');
+    const before = await getDelivery(app.shared.redis, app.shared.keys, ep.id, sourceId);
+    const first = await resendDelivery(app.shared.redis, app.shared.keys, ep.id, sourceId);
+    const second = await resendDelivery(app.shared.redis, app.shared.keys, ep.id, sourceId);
+    expect([first.resendSeq, second.resendSeq]).to.deep.equal([1, 2]);
+    await r.until((rs) => rs.filter((x) => x.body.toString().includes('"n":5')).length >= 3);
+    const got = r.receipts.filter((x) => x.body.toString().includes('"n":5'));
+    expect(got.map((x) => x.headers['x-redeliver-resend-seq'])).to.deep.equal(['0', '1', '2']);
+    expect(new Set(got.map((x) => x.headers['webhook-id'])).size).to.equal(1);
+    expect(await getDelivery(app.shared.redis, app.shared.keys, ep.id, sourceId)).to.deep.equal(before);
+    // A PENDING delivery: pause the endpoint, queue one, try to resend it.
+    await app.putEndpoint({ ...ep, spec: { ...ep.spec, paused: true }, updatedAt: new Date().toISOString() });
+    await app.post('/in/default/resend', JSON.stringify({ n: 6 }));
+    const log = await client.xrange(app.shared.keys.endpoint(ep.id).deliveryLog, '-', '+');
+    const pendingId = log.at(-1)![1][1]!;
+    await expectCode(resendDelivery(app.shared.redis, app.shared.keys, ep.id, pendingId), 'not_resendable', 409);
+    await app.putEndpoint({ ...ep, spec: { ...ep.spec, state: 'disabled' }, updatedAt: new Date().toISOString() });
+    await expectCode(resendDelivery(app.shared.redis, app.shared.keys, ep.id, sourceId), 'endpoint_not_active', 409);
+    await expectCode(resendDelivery(app.shared.redis, app.shared.keys, ep.id, 'no-such-id'), 'not_found', 404);
+  });
+
+  it('unblocks a blocked partition with retry (new delivery at the head, order kept) or skip', async function () {
+    failFirst = true;
+    const ep = endpoint({ name: 'unblock', spec: { source: { provider: 'none' }, destination: { url: r.url + '/unblock' }, retry: fastRetry(2) } });
+    await app.putEndpoint(ep);
+    await app.post('/in/default/unblock', JSON.stringify({ n: 0 }));
+    await app.post('/in/default/unblock', JSON.stringify({ n: 1 }));
+    const k = app.shared.keys.endpoint(ep.id);
+    await waitFor(async () => (await client.hget(k.blocked, '0')) !== null);
+    await expectCode(unblockPartition(app.shared.redis, app.shared.keys, ep.id, 3, 'skip', 60), 'not_blocked', 409);
+    failFirst = false;
+    const { blockedId, newId } = await unblockPartition(app.shared.redis, app.shared.keys, ep.id, 0, 'retry', 60);
+    await r.until((rs) => rs.filter((x) => x.headers['x-redeliver-delivery-id'] === newId).length === 1 &&
+      rs.some((x) => x.body.toString().includes('"n":1')));
+    const path = r.receipts.filter((x) => x.status === 200 && (x.headers['x-redeliver-delivery-id'] === newId || x.body.toString().includes('"n":1')));
+    expect(path.map((x) => JSON.parse(x.body.toString()).n)).to.deep.equal([0, 1]);
+    expect(await getDelivery(app.shared.redis, app.shared.keys, ep.id, blockedId)).to.include({ status: 'FAILED' });
+    expect(await getDelivery(app.shared.redis, app.shared.keys, ep.id, newId!)).to.include({ resend_seq: '1', origin: 'unblock' });
+  });
+});
+
+async function expectCode(p: Promise<unknown>, code: string, status: number) {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).to.include({ code, status });
+    return;
+  }
+  throw new Error(`expected ${code}`);
 }

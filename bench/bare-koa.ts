@@ -1,0 +1,42 @@
+// The ceiling for bench/ingest.ts: the least an ingest can do — a Koa server that reads the raw
+// body and does one XADD of it per request, answering 202 once Redis has it. No signature check,
+// no dedupe, no delivery record. Run by the bench as a child process:
+//   REDIS_URL=redis://… PORT=… node bench/bare-koa.ts
+// It prints one JSON line `{"msg":"listening","url":…}` once it accepts requests, and stops on
+// SIGTERM.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import getRawBody from 'raw-body';
+import { Redis } from 'ioredis';
+
+const redisUrl = process.env.REDIS_URL;
+if (!redisUrl) throw new Error('REDIS_URL is required');
+// Same client settings as Redeliver's (src/store/redis.ts), so only the work per request differs.
+const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
+const stream = `bare:${process.pid}:events`;
+
+const app = new Koa();
+app.use(async (ctx) => {
+  if (ctx.method !== 'POST') {
+    ctx.status = 405;
+    return;
+  }
+  const body = await getRawBody(ctx.req, { limit: 1024 * 1024 });
+  const id = await redis.xadd(stream, '*', 'b', body);
+  ctx.status = 202;
+  ctx.body = { id };
+});
+
+const server = createServer(app.callback());
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+  const { port } = server.address() as AddressInfo;
+  console.log(JSON.stringify({ msg: 'listening', url: `http://127.0.0.1:${port}` }));
+});
+
+process.once('SIGTERM', () => {
+  server.closeAllConnections();
+  server.close(() => {
+    void redis.quit().finally(() => process.exit(0));
+  });
+});

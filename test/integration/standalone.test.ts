@@ -1,0 +1,305 @@
+// Standalone mode end to end through the real CLI: `node src/main.ts standalone --endpoints DIR`
+// with no REDIS_URL starts its own redis-server child with a data dir, loads a folder of YAML
+// (a bad document is reported with its file and field, the others keep working), follows edits to
+// the folder, and on SIGTERM stops cleanly, its redis-server included. Without redis-server on
+// PATH it refuses to start and says how to install it.
+//
+// The tests of the main describe share one process and run in order: each changes the folder and
+// checks the effect.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventEmitter } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import Stripe from 'stripe';
+import { parseAllDocuments } from 'yaml';
+import { freePort, INSTALL_HINT } from '../../src/lib/redis-server.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const EXAMPLES = join(ROOT, 'examples/endpoints');
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 15_000;
+const POLL_DEADLINE_MS = 10_000;
+const POLL_INTERVAL_MS = 50;
+
+type LogLine = Record<string, unknown>;
+
+interface Cli {
+  proc: ChildProcess;
+  lines: LogLine[];
+  /** Emits 'line' with each parsed stdout line. */
+  events: EventEmitter;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+/** Runs `node src/main.ts …args` with exactly `env` (no inherited REDIS_URL), JSON lines collected. */
+function runCli(args: string[], env: Record<string, string>): Cli {
+  const proc = spawn(process.execPath, [join(ROOT, 'src/main.ts'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(proc);
+  const lines: LogLine[] = [];
+  const events = new EventEmitter();
+  let stderr = '';
+  proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  createInterface({ input: proc.stdout! }).on('line', (text) => {
+    let line: LogLine;
+    try {
+      line = JSON.parse(text) as LogLine;
+    } catch {
+      line = { msg: text };
+    }
+    lines.push(line);
+    events.emit('line', line);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((ok) =>
+    proc.once('exit', (code, signal) => {
+      children.delete(proc);
+      ok({ code, signal });
+    }),
+  );
+  return { proc, lines, events, stderr: () => stderr, exited };
+}
+
+/** Resolves with the first log line that satisfies `match`; fails if the process exits first or on timeout. */
+function waitForLine(cli: Cli, match: (l: LogLine) => boolean, ms = START_TIMEOUT_MS): Promise<LogLine> {
+  const found = cli.lines.find(match);
+  if (found) return Promise.resolve(found);
+  return new Promise((ok, fail) => {
+    const onLine = (line: LogLine) => {
+      if (match(line)) done(undefined, line);
+    };
+    const timer = setTimeout(() => done(new Error(`no matching log line within ${ms} ms: ${cli.stderr()}`)), ms);
+    cli.events.on('line', onLine);
+    void cli.exited.then(({ code, signal }) =>
+      done(new Error(`CLI exited (${code ?? signal}): ${cli.stderr()} ${JSON.stringify(cli.lines.slice(-5))}`)));
+    function done(err?: Error, line?: LogLine) {
+      clearTimeout(timer);
+      cli.events.off('line', onLine);
+      if (err) fail(err);
+      else ok(line!);
+    }
+  });
+}
+
+/** Stops the CLI with `signal`; SIGKILL if it is still running after STOP_TIMEOUT_MS. */
+async function stopCli(cli: Cli | undefined, signal: NodeJS.Signals = 'SIGTERM') {
+  if (!cli || cli.proc.exitCode !== null || cli.proc.signalCode !== null) return cli?.exited;
+  cli.proc.kill(signal);
+  const timer = setTimeout(() => cli.proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  const result = await cli.exited;
+  clearTimeout(timer);
+  return result;
+}
+
+/** Child processes of `pid` named `name` (ps works on Linux and macOS alike). */
+function childrenNamed(pid: number, name: string): number[] {
+  const out = execFileSync('ps', ['-A', '-o', 'pid=,ppid=,comm='], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter(([, ppid, comm]) => Number(ppid) === pid && comm !== undefined && comm.endsWith(name))
+    .map(([p]) => Number(p));
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Polls `probe` until it returns true. The folder watch is asynchronous and has no event the test
+ * can hook from outside the process, so this is bounded polling with a small interval.
+ */
+async function pollUntil(what: string, probe: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + POLL_DEADLINE_MS;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${POLL_DEADLINE_MS} ms`);
+    await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+  }
+}
+
+function secretFromExamples(name: string, key: string): string {
+  for (const doc of parseAllDocuments(readFileSync(join(EXAMPLES, 'secrets.yaml'), 'utf8'))) {
+    const v = doc.toJS() as { metadata?: { name?: string }; stringData?: Record<string, string> };
+    const secret = v.metadata?.name === name ? v.stringData?.[key] : undefined;
+    if (secret) return secret;
+  }
+  throw new Error(`no secret ${name}/${key} in examples/endpoints/secrets.yaml`);
+}
+
+const endpointYaml = (name: string, spec: string) => `apiVersion: redeliver.io/v1alpha1
+kind: WebhookEndpoint
+metadata:
+  name: ${name}
+  namespace: default
+spec:
+  source:
+    provider: none
+  destination:
+    url: http://127.0.0.1:4000/webhooks/${name}
+${spec}`;
+
+const stripe = new Stripe('sk_test_unused');
+
+const BAD_KEY = endpointYaml('keyed', '  ordering:\n    mode: key\n');
+const FIXED_KEY = endpointYaml('keyed', '  ordering:\n    mode: key\n    key: /id\n    partitions: 2\n');
+const BAD_TYPE = endpointYaml('slow', '    timeoutSeconds: "soon"\n');
+
+describe('standalone mode (real CLI, own redis-server)', function () {
+  this.timeout(120_000);
+  let tmp: string;
+  let endpointsDir: string;
+  let cli: Cli | undefined;
+  let base: string;
+  /** redis-server children of the CLI, seen right after it started. */
+  let redisPids: number[] = [];
+
+  const post = async (path: string, body: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(base + path, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', ...headers },
+      signal: AbortSignal.timeout(5000),
+    });
+    return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+  };
+  const get = async (path: string) => {
+    const res = await fetch(base + path, { signal: AbortSignal.timeout(5000) });
+    return { status: res.status, text: await res.text() };
+  };
+
+  before(async function () {
+    tmp = mkdtempSync(join(tmpdir(), 'redeliver-standalone-'));
+    endpointsDir = join(tmp, 'endpoints');
+    cpSync(EXAMPLES, endpointsDir, { recursive: true });
+    writeFileSync(join(endpointsDir, 'bad.yaml'), BAD_KEY);
+    writeFileSync(join(endpointsDir, 'bad-type.yaml'), BAD_TYPE);
+    const port = await freePort();
+    cli = runCli(['standalone', '--endpoints', endpointsDir], {
+      PATH: process.env.PATH ?? '',
+      HOME: tmp,
+      REDELIVER_DATA_DIR: join(tmp, 'data'),
+      REDELIVER_PORT: String(port),
+      REDELIVER_HOST: '127.0.0.1',
+      REDELIVER_LOG_LEVEL: 'info',
+    });
+    const started = await waitForLine(cli, (l) => l.msg === 'redeliver started');
+    base = started.url as string;
+    expect(base).to.equal(`http://127.0.0.1:${port}`);
+    redisPids = childrenNamed(cli.proc.pid!, 'redis-server');
+  });
+
+  after(async function () {
+    await stopCli(cli, 'SIGKILL');
+    // Only if the CLI was killed above: SIGKILL gives it no chance to stop its child.
+    for (const pid of redisPids) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('starts its own redis-server child, with its data dir', function () {
+    const line = cli!.lines.find((l) => l.msg === 'started redis-server');
+    expect(line, 'log line "started redis-server"').to.not.equal(undefined);
+    expect(line!.dataDir).to.equal(join(tmp, 'data', 'redis'));
+    expect(redisPids, 'redis-server children of the CLI').to.have.length(1);
+    expect(line!.url).to.be.a('string');
+    expect(existsSync(join(tmp, 'data', 'redis')), 'redis data dir').to.equal(true);
+    expect(existsSync(join(tmp, 'data', 'secret-key')), 'generated secret key').to.equal(true);
+  });
+
+  it('logs each malformed endpoint with its file and the field, and loads the others', function () {
+    const errors = cli!.lines.filter((l) => l.level === 50 && l.msg !== undefined);
+    const about = (file: string) => errors.find((l) => l.file === join(endpointsDir, file));
+    expect(about('bad.yaml')?.field, JSON.stringify(errors)).to.include('spec.ordering.key');
+    expect(about('bad.yaml')?.msg).to.include('spec.ordering.key');
+    expect(about('bad-type.yaml')?.field, JSON.stringify(errors)).to.include('spec.destination.timeoutSeconds');
+    const loaded = cli!.lines.find((l) => l.msg === 'endpoints loaded');
+    expect(loaded?.endpoints).to.have.members(['default/github-events', 'default/shopify-orders', 'default/stripe-billing']);
+  });
+
+  it('accepts a Stripe-signed event on a good endpoint; unknown and malformed endpoints get 404', async function () {
+    const payload = JSON.stringify({ id: 'evt_standalone_1', object: 'event', type: 'invoice.paid', data: { object: {} } });
+    const secret = secretFromExamples('stripe-billing-secret', 'signing-secret');
+    const signature = stripe.webhooks.generateTestHeaderString({ payload, secret });
+    const ok = await post('/in/default/stripe-billing', payload, { 'stripe-signature': signature });
+    expect(ok.status, JSON.stringify(ok.json)).to.equal(202);
+    expect(ok.json.event_id).to.be.a('string');
+    const forgedSignature = stripe.webhooks.generateTestHeaderString({ payload, secret: 'whsec_wrong' });
+    const forged = await post('/in/default/stripe-billing', payload, { 'stripe-signature': forgedSignature });
+    expect(forged.status).to.equal(401);
+    expect((await post('/in/default/nope', '{}')).status).to.equal(404);
+    expect((await post('/in/default/keyed', '{"id":1}')).status).to.equal(404);
+  });
+
+  it('serves /healthz, /readyz and /metrics', async function () {
+    expect((await get('/healthz')).status).to.equal(200);
+    const ready = await get('/readyz');
+    expect(ready.status, ready.text).to.equal(200);
+    const metrics = await get('/metrics');
+    expect(metrics.status).to.equal(200);
+    expect(metrics.text).to.match(/redeliver_ingest_requests_total\{endpoint="default\/stripe-billing",outcome="accepted"\} 1/);
+  });
+
+  it('starts serving an endpoint once its file is fixed', async function () {
+    writeFileSync(join(endpointsDir, 'bad.yaml'), FIXED_KEY);
+    await pollUntil('default/keyed answers 202', async () => (await post('/in/default/keyed', '{"id":1}')).status === 202);
+  });
+
+  it('answers 410 for an endpoint whose file was deleted', async function () {
+    unlinkSync(join(endpointsDir, 'stripe-billing.yaml'));
+    let last = 0;
+    await pollUntil('default/stripe-billing answers 410', async () => {
+      last = (await post('/in/default/stripe-billing', '{}')).status;
+      return last === 410;
+    });
+    expect(last).to.equal(410);
+  });
+
+  it('stops on SIGTERM, its redis-server with it', async function () {
+    expect(redisPids, 'redis-server children of the CLI').to.have.length(1);
+    const { code, signal } = (await stopCli(cli, 'SIGTERM'))!;
+    expect({ code, signal }).to.deep.equal({ code: 0, signal: null });
+    expect(redisPids.filter(isRunning), 'redis-server still running').to.deep.equal([]);
+    expect(cli!.lines.some((l) => l.msg === 'shutting down')).to.equal(true);
+  });
+});
+
+describe('standalone mode without redis-server on PATH', function () {
+  this.timeout(60_000);
+  let tmp: string;
+  let cli: Cli | undefined;
+  after(async function () {
+    await stopCli(cli, 'SIGKILL');
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('exits non-zero and says how to install redis-server', async function () {
+    tmp = mkdtempSync(join(tmpdir(), 'redeliver-noredis-'));
+    // A PATH holding only node: the Node binary's own folder might also hold redis-server.
+    const bin = join(tmp, 'bin');
+    mkdirSync(bin);
+    symlinkSync(process.execPath, join(bin, 'node'));
+    cli = runCli(['standalone', '--endpoints', EXAMPLES], {
+      PATH: bin,
+      HOME: tmp,
+      REDELIVER_DATA_DIR: join(tmp, 'data'),
+      REDELIVER_PORT: String(await freePort()),
+      REDELIVER_HOST: '127.0.0.1',
+    });
+    const { code } = await cli.exited;
+    expect(code).to.not.equal(0);
+    expect(cli.stderr()).to.include(INSTALL_HINT);
+    expect(cli.stderr()).to.match(/apt-get install -y redis-server/);
+  });
+});
