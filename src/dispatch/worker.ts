@@ -117,7 +117,8 @@ export function startWorker(d: WorkerDeps): Worker {
       headers['webhook-timestamp'] = String(ts);
       headers['webhook-signature'] = signStandardWebhook(ep.signingSecret, f.event_id!, ts, c.body);
     }
-    return d.sender.send(ep.spec.destination.url, headers, c.body, ep.spec.destination.timeoutSeconds * 1000);
+    // A replay may carry its own destination (destinationOverride); the SSRF guard applies alike.
+    return d.sender.send(f.destination_url || ep.spec.destination.url, headers, c.body, ep.spec.destination.timeoutSeconds * 1000);
   };
 
   const record = (ep: ResolvedEndpoint, sent: SendResult, outcome: Outcome) => {

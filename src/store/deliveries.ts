@@ -46,7 +46,7 @@ export async function resendDelivery(
   const p = partition ?? Number(await redis.hget(k.delivery(sourceId), 'partition'));
   const newId = uuidv7();
   const reply = (await redis.runScript('rdResend',
-    [k.delivery(sourceId), k.delivery(newId), k.endpoint, k.queue(Number.isFinite(p) ? p : 0), k.deliveryLog, k.stats, k.resendSeq],
+    [k.delivery(sourceId), k.delivery(newId), k.endpoint, k.queue(Number.isFinite(p) ? p : 0), k.deliveryLog, k.stats, k.resendSeq, k.latestDelivery],
     [newId, new Date().toISOString(), keys.wakeChannel, endpointId, '', origin])) as [string, string?, number?];
   switch (reply[0]) {
     case 'ok':
@@ -74,7 +74,7 @@ export async function unblockPartition(
   if (!blockedId) throw conflict('not_blocked', `partition ${partition} of endpoint "${endpointId}" is not blocked`);
   const newId = uuidv7();
   const reply = (await redis.runScript('rdUnblock',
-    [k.blocked, k.queue(partition), k.front(partition), k.delivery(blockedId), k.delivery(newId), k.deliveryLog, k.resendSeq, k.attempts(blockedId)],
+    [k.blocked, k.queue(partition), k.front(partition), k.delivery(blockedId), k.delivery(newId), k.deliveryLog, k.resendSeq, k.attempts(blockedId), k.latestDelivery],
     [partition, action, newId, new Date().toISOString(), CONSUMER_GROUP, consumerName(partition), keys.wakeChannel, endpointId, retentionSeconds],
   )) as [string, string?, string?];
   if (reply[0] !== 'ok') throw conflict('not_blocked', `partition ${partition} of endpoint "${endpointId}" is not blocked`);

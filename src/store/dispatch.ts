@@ -82,7 +82,7 @@ export async function finishAndClaim(
   const next = f.nextAttemptMs;
   const reply = await redis.runScriptBuffer('rdFinish', [...ks, k.delivery(f.deliveryId), k.attempts(f.deliveryId), k.stats, k.endpoint], [
     ...args, f.deliveryId, f.outcome, JSON.stringify(f.attempt), f.source, f.queueEntryId, f.statusCode ?? '', f.responseBody,
-    f.error, f.classification, next ?? '', next === undefined ? '' : new Date(next).toISOString(), f.retentionSeconds,
+    f.error, f.classification, next ?? '', next === undefined ? '' : new Date(next).toISOString(), f.retentionSeconds, k.base,
   ]);
   return parseHead(reply as unknown[]);
 }

@@ -29,7 +29,8 @@ export async function appendEvent(redis: RedisClient, keys: Keys, e: NewEvent): 
   const k = keys.endpoint(e.endpointId);
   const res = (await redis.runScript(
     'rdIngest',
-    [k.dedupe(e.providerEventId ?? ''), k.events, k.eventIndex, k.delivery(e.deliveryId), k.queue(e.partition), k.deliveryLog, k.stats],
+    [k.dedupe(e.providerEventId ?? ''), k.events, k.eventIndex, k.delivery(e.deliveryId), k.queue(e.partition), k.deliveryLog, k.stats,
+      k.endpoint, k.hold(e.partition), k.latestDelivery],
     [e.eventId, e.eventType, e.providerEventId ?? '', e.receivedAt, JSON.stringify(e.headers), e.body, e.deliveryId,
       e.maxAttempts, e.dedupeWindowSeconds, keys.wakeChannel, e.endpointId, e.partition, e.orderingKey ?? ''],
   )) as [number, string, string];

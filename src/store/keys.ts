@@ -21,6 +21,10 @@ export interface EndpointKeys {
   readonly blocked: string;
   /** Hash: event id → last resend_seq handed out for it (resends, unblock retries, replays). */
   readonly resendSeq: string;
+  /** Hash: event id → id of its latest delivery (replay selects events by that delivery's status). */
+  readonly latestDelivery: string;
+  /** `<p>:{endpoint}:` — the base that Lua scripts build per-id keys from (same hash tag). */
+  readonly base: string;
   /** String with TTL: provider event id → our event id, for the dedupe window. */
   dedupe(providerEventId: string): string;
   /** Hash: one delivery record (seed 001 fields). */
@@ -31,6 +35,10 @@ export interface EndpointKeys {
   queue(partition: number): string;
   /** List: delivery ids to send before the queue's head (an unblock `retry` puts its new delivery here). */
   front(partition: number): string;
+  /** Stream: live queue entries held while a `pauseLive` replay runs; moved to `queue` after it. */
+  hold(partition: number): string;
+  /** Hash: one replay's state (spec JSON, phase, persisted cursor, counters). */
+  replay(replayId: string): string;
   /** String with TTL: `owner:token` of the dispatcher that owns the partition. */
   lease(partition: number): string;
   /** Counter: last fencing token handed out for the partition (monotonic, never expires). */
@@ -49,7 +57,7 @@ export interface Keys {
   readonly audit: string;
   /** Hash: dispatcher id → heartbeat ms, for spreading partitions across live dispatchers. */
   readonly dispatchers: string;
-  /** Hash: replay id → JSON state (selector, cursor, counters, phase). */
+  /** Hash: replay id → endpoint id (the replay's own state lives under the endpoint's tag). */
   readonly replays: string;
   endpoint(endpointId: string): EndpointKeys;
 }
@@ -76,6 +84,10 @@ export function createKeys(prefix: string): Keys {
         stats: `${base}:stats`,
         blocked: `${base}:blocked`,
         resendSeq: `${base}:resends`,
+        latestDelivery: `${base}:latest`,
+        base: `${base}:`,
+        hold: (p) => `${base}:hold:${p}`,
+        replay: (id) => `${base}:replay:${id}`,
         dedupe: (id) => `${base}:dedupe:${id}`,
         delivery: (id) => `${base}:d:${id}`,
         attempts: (id) => `${base}:d:${id}:attempts`,

@@ -5,12 +5,14 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 /** Script name → number of KEYS. Files: lua/<kebab-name>.lua, with lua/lib-*.lua prepended where listed. */
 const SCRIPTS = {
-  rdIngest: 7,
+  rdIngest: 10,
   rdLease: 2,
   rdHead: 5,
   rdFinish: 9,
-  rdResend: 7,
-  rdUnblock: 8,
+  rdResend: 8,
+  rdUnblock: 9,
+  rdReplayBatch: 5,
+  rdReleaseHold: -1,
 } as const;
 const LIBS: Partial<Record<keyof typeof SCRIPTS, string[]>> = { rdHead: ['lib-head'], rdFinish: ['lib-head'] };
 
@@ -43,13 +45,14 @@ export function createRedis(url: string, opts: RedisOptions = {}): RedisClient {
     ...opts,
   }) as RedisClient;
   for (const [name, numberOfKeys] of Object.entries(SCRIPTS)) {
-    redis.defineCommand(name, { numberOfKeys, lua: loadScript(name as ScriptName) });
+    // -1: a variable number of keys, passed first as the key count (ioredis' convention).
+    redis.defineCommand(name, { ...(numberOfKeys >= 0 ? { numberOfKeys } : {}), lua: loadScript(name as ScriptName) });
   }
   redis.runScript = (name, keys, args) => {
-    if (keys.length !== SCRIPTS[name]) throw new Error(`script ${name} takes ${SCRIPTS[name]} keys, got ${keys.length}`);
+    if (SCRIPTS[name] >= 0 && keys.length !== SCRIPTS[name]) throw new Error(`script ${name} takes ${SCRIPTS[name]} keys, got ${keys.length}`);
     const fn = (redis as unknown as Record<string, (...a: ScriptArg[]) => Promise<unknown>>)[name];
     if (!fn) throw new Error(`script ${name} is not defined`);
-    return fn.call(redis, ...keys, ...args);
+    return SCRIPTS[name] >= 0 ? fn.call(redis, ...keys, ...args) : fn.call(redis, keys.length, ...keys, ...args);
   };
   redis.runScriptBuffer = (name, keys, args) => {
     const fn = (redis as unknown as Record<string, (...a: ScriptArg[]) => Promise<unknown>>)[`${name}Buffer`];

@@ -9,6 +9,7 @@
   ARGV[13] queue entry id  ARGV[14] status code ('' = none)  ARGV[15] response body (≤ 4 KB)
   ARGV[16] error ('' = none)  ARGV[17] classification  ARGV[18] next attempt ms  ARGV[19] next attempt ISO
   ARGV[20] retention seconds (terminal records expire after it)
+  ARGV[21] the endpoint's key base (`<p>:{endpoint}:`), for the replay counters of replay deliveries
   Returns { 'fenced' } | { 'stale' } (the delivery is no longer this owner's) | claim_head's answer.
 ]]
 local h = head_args(KEYS, ARGV)
@@ -18,6 +19,12 @@ local d = redis.call('HMGET', dkey, 'status', 'send_token')
 if d[1] ~= 'SENDING' or d[2] ~= h.owner then return { 'stale' } end
 
 local outcome = ARGV[10]
+-- A replay's delivered/failed counters move when one of its deliveries ends (or blocks).
+local origin = redis.call('HGET', dkey, 'origin')
+local replay = origin and string.match(origin, '^replay:(.+)$')
+if replay and outcome ~= 'retry' then
+  redis.call('HINCRBY', ARGV[21] .. 'replay:' .. replay, outcome == 'delivered' and 'delivered' or 'failed', 1)
+end
 redis.call('RPUSH', akey, ARGV[11])
 redis.call('HSET', dkey, 'updated_at', h.now_iso, 'last_response_status', ARGV[14],
   'last_response_body', ARGV[15], 'last_error', ARGV[16], 'last_failure_reason', ARGV[17])

@@ -10,6 +10,9 @@
   KEYS[5] partition queue stream
   KEYS[6] delivery log stream
   KEYS[7] stats hash
+  KEYS[8] endpoint registry hash (field hold_live = '1' while a pauseLive replay runs)
+  KEYS[9] partition hold stream (where the queue entry goes while live traffic is held)
+  KEYS[10] latest-delivery hash (event id → delivery id)
 
   ARGV[1] event id            ARGV[2] event type          ARGV[3] provider event id ('' = none)
   ARGV[4] received at (ISO)   ARGV[5] headers (JSON)      ARGV[6] raw body
@@ -37,12 +40,14 @@ redis.call('HSET', KEYS[4],
   'event_sid', sid, 'status', 'PENDING', 'attempts', 0, 'max_attempts', ARGV[8],
   'resend_seq', 0, 'partition', ARGV[12], 'ordering_key', ARGV[13],
   'created_at', ARGV[4], 'updated_at', ARGV[4], 'next_attempt_at', ARGV[4])
-redis.call('XADD', KEYS[5], '*', 'd', ARGV[7])
+redis.call('HSET', KEYS[10], ARGV[1], ARGV[7])
+local held = redis.call('HGET', KEYS[8], 'hold_live') == '1'
+redis.call('XADD', held and KEYS[9] or KEYS[5], '*', 'd', ARGV[7])
 redis.call('XADD', KEYS[6], '*', 'd', ARGV[7])
 redis.call('HINCRBY', KEYS[7], 'ingested', 1)
 
 if dedupe then
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[9])
 end
-redis.call('PUBLISH', ARGV[10], ARGV[11] .. '|' .. ARGV[12])
+if not held then redis.call('PUBLISH', ARGV[10], ARGV[11] .. '|' .. ARGV[12]) end
 return { 1, ARGV[1], ARGV[7] }

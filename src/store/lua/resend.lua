@@ -3,8 +3,9 @@
   of the source's partition. The source delivery is not touched.
   KEYS[1] source delivery hash  KEYS[2] new delivery hash  KEYS[3] endpoint registry hash
   KEYS[4] partition queue stream  KEYS[5] delivery log stream  KEYS[6] stats hash  KEYS[7] resend counters hash
+  KEYS[8] latest-delivery hash
   ARGV[1] new delivery id  ARGV[2] now ISO  ARGV[3] wake channel  ARGV[4] endpoint id
-  ARGV[5] required source statuses, comma separated ('' = any terminal)  ARGV[6] origin ('resend'|'replay:<id>')
+  ARGV[5] (unused)  ARGV[6] origin ('resend')
   Returns { 'ok', new id, resend_seq } | { 'not_found' } | { 'not_resendable', status } | { 'endpoint_not_active', state }
 ]]
 local src = redis.call('HMGET', KEYS[1], 'status', 'event_id', 'event_type', 'event_sid', 'partition',
@@ -19,6 +20,7 @@ redis.call('HSET', KEYS[2],
   'status', 'PENDING', 'attempts', 0, 'max_attempts', src[7], 'resend_seq', seq, 'partition', src[5],
   'ordering_key', src[6], 'created_at', ARGV[2], 'updated_at', ARGV[2], 'next_attempt_at', ARGV[2],
   'origin', ARGV[6])
+redis.call('HSET', KEYS[8], src[2], ARGV[1])
 redis.call('XADD', KEYS[4], '*', 'd', ARGV[1])
 redis.call('XADD', KEYS[5], '*', 'd', ARGV[1])
 redis.call('HINCRBY', KEYS[6], 'resent', 1)

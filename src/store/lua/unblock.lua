@@ -3,6 +3,7 @@
   drops it and puts a NEW delivery of the same event (resend_seq + 1) at the front, so order holds.
   KEYS[1] blocked hash  KEYS[2] queue stream  KEYS[3] front list  KEYS[4] blocked delivery hash
   KEYS[5] new delivery hash  KEYS[6] delivery log stream  KEYS[7] resend counters hash  KEYS[8] attempts list of the blocked delivery
+  KEYS[9] latest-delivery hash
   ARGV[1] partition  ARGV[2] action  ARGV[3] new delivery id  ARGV[4] now ISO  ARGV[5] group
   ARGV[6] consumer  ARGV[7] wake channel  ARGV[8] endpoint id  ARGV[9] retention seconds
   Returns { 'ok', blocked id, new id or '' } | { 'not_blocked' }
@@ -36,6 +37,7 @@ if ARGV[2] == 'retry' then
     'ordering_key', src[5], 'created_at', ARGV[4], 'updated_at', ARGV[4], 'next_attempt_at', ARGV[4],
     'origin', 'unblock')
   redis.call('LPUSH', KEYS[3], new_id)
+  redis.call('HSET', KEYS[9], src[1], new_id)
   redis.call('XADD', KEYS[6], '*', 'd', new_id)
 end
 redis.call('PUBLISH', ARGV[7], ARGV[8] .. '|' .. ARGV[1])

@@ -1,0 +1,300 @@
+// Ingest throughput and latency: `npm run bench:ingest` (node bench/ingest.ts).
+//
+// Signed 1 KB GitHub webhooks (HMAC-SHA256 over the body, a unique x-github-delivery per request
+// so dedupe does real work) from autocannon, with a fixed connection count and duration after a
+// warm-up, against:
+//   - the ceiling: bench/bare-koa.ts, a bare Koa server doing one XADD of the raw body per request;
+//   - Redeliver: the real process, `node src/main.ts ingest`;
+// each as a child process, each against its own fresh redis-server (AOF everysec, then always).
+// It prints req/s, p50 and p99 latency, errors and non-2xx answers (either would invalidate the
+// figure), and Redeliver as a percentage of the ceiling with the same fsync policy. Target: ≥ 90 %
+// with everysec.
+//
+// Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (50),
+// BENCH_FSYNC (everysec,always), BENCH_PROFILE=<dir> (write a --cpu-prof of the Redeliver process).
+// Everything the script starts is stopped before it exits, on Ctrl-C too.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { endpointId } from '../src/domain/endpoint.ts';
+import { resolveEndpoint } from '../src/domain/resolve.ts';
+import type { EndpointResource } from '../src/domain/endpoint.ts';
+import { createValidator } from '../src/k8s/schema.ts';
+import { freePort, startRedisServer, type RedisServer } from '../src/lib/redis-server.ts';
+import { createKeys } from '../src/store/keys.ts';
+import { createRegistry } from '../src/store/registry.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const FSYNCS = (process.env.BENCH_FSYNC ?? 'everysec,always').split(',').map((s) => s.trim()) as Array<'everysec' | 'always'>;
+const PROFILE_DIR = process.env.BENCH_PROFILE;
+const TARGET_PERCENT = 90;
+
+const SECRET = 'bench-github-secret';
+const SECRET_KEY = Buffer.alloc(32, 3).toString('base64');
+const PREFIX = 'bench';
+const ENDPOINT = { namespace: 'default', name: 'bench-github' };
+const PATH = `/in/${ENDPOINT.namespace}/${ENDPOINT.name}`;
+const START_TIMEOUT_MS = 30_000;
+
+// ---- autocannon (no bundled types; only what this script uses) ---------------------------------
+
+interface CannonRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer;
+  setupRequest?: (req: CannonRequest) => CannonRequest;
+}
+interface CannonResult {
+  duration: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  '2xx': number;
+  statusCodeStats: Record<string, { count: number }>;
+  latency: { p50: number; p99: number; average: number };
+  requests: { average: number; total: number };
+}
+type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  requests: CannonRequest[];
+}) => Promise<CannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+// ---- children: everything started is registered here and stopped in `stopAll` ------------------
+
+const stops: Array<() => Promise<void>> = [];
+async function stopAll(): Promise<void> {
+  for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void stopAll().finally(() => process.exit(130)));
+}
+
+interface Child {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Spawns `node <args>`; ready when a JSON stdout line has `msg === readyMsg` and a url. */
+function startNode(nodeArgs: string[], env: Record<string, string>, readyMsg: string): Promise<Child> {
+  const proc: ChildProcess = spawn(process.execPath, nodeArgs, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((ok) => proc.once('exit', () => ok()));
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  stops.push(stop);
+  let output = '';
+  proc.stderr?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-2000)));
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${nodeArgs.join(' ')} not ready: ${output}`)), START_TIMEOUT_MS);
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      output = (output + line + '\n').slice(-2000);
+      let entry: { msg?: unknown; url?: unknown } = {};
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        return;
+      }
+      if (entry.msg === readyMsg && typeof entry.url === 'string') {
+        clearTimeout(timer);
+        ok({ url: entry.url, stop });
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      fail(new Error(`${nodeArgs.join(' ')} exited (${proc.exitCode ?? proc.signalCode}): ${output}`));
+    });
+  });
+}
+
+async function startRedis(fsync: 'everysec' | 'always'): Promise<RedisServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'redeliver-bench-'));
+  const server = await startRedisServer({ dataDir, fsync });
+  stops.push(async () => {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return server;
+}
+
+// ---- targets --------------------------------------------------------------------------------------
+
+function githubEndpoint() {
+  const resource = {
+    apiVersion: 'redeliver.io/v1alpha1',
+    kind: 'WebhookEndpoint',
+    metadata: ENDPOINT,
+    spec: { source: { provider: 'github', secretRef: { name: 'bench', keys: ['k'] } }, destination: { url: 'http://127.0.0.1:9/hook' } },
+  };
+  const problems = createValidator('webhookendpoints.yaml', 'WebhookEndpoint').validate(resource);
+  if (problems.length > 0) throw new Error(`bench endpoint: ${JSON.stringify(problems)}`);
+  return resolveEndpoint(resource as unknown as EndpointResource, () => SECRET);
+}
+
+async function startRedeliver(redis: RedisServer): Promise<Child> {
+  const client = new Redis(redis.url);
+  await createRegistry(client, createKeys(PREFIX), Buffer.from(SECRET_KEY, 'base64')).put(githubEndpoint());
+  await client.quit();
+  const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  return startNode([...profile, join(ROOT, 'src/main.ts'), 'ingest'], {
+    REDELIVER_REDIS_URL: redis.url,
+    REDELIVER_REDIS_PREFIX: PREFIX,
+    REDELIVER_SECRET_KEY: SECRET_KEY,
+    REDELIVER_PORT: String(await freePort()),
+    REDELIVER_HOST: '127.0.0.1',
+    REDELIVER_LOG_LEVEL: 'info',
+  }, 'redeliver started');
+}
+
+async function startBareKoa(redis: RedisServer): Promise<Child> {
+  return startNode([join(ROOT, 'bench/bare-koa.ts')], { REDIS_URL: redis.url, PORT: String(await freePort()) }, 'listening');
+}
+
+/** Events stored by either target (Redeliver's event stream, or the bare server's one stream). */
+async function storedEvents(redis: RedisServer): Promise<number> {
+  const client = new Redis(redis.url);
+  try {
+    const streams = [createKeys(PREFIX).endpoint(endpointId(ENDPOINT.namespace, ENDPOINT.name)).events, ...(await client.keys('bare:*'))];
+    const lens = await Promise.all(streams.map((k) => client.xlen(k)));
+    return lens.reduce((a, b) => a + b, 0);
+  } finally {
+    await client.quit();
+  }
+}
+
+// ---- load -----------------------------------------------------------------------------------------
+
+/** A 1 KB JSON body, signed once: GitHub signs the body only, so the per-request id can vary. */
+function githubRequest(run: string): CannonRequest {
+  const base = { action: 'opened', number: 1347, repository: { full_name: 'octo/bench' }, sender: { login: 'octocat' }, padding: '' };
+  base.padding = 'x'.repeat(1024 - Buffer.byteLength(JSON.stringify(base)));
+  const body = Buffer.from(JSON.stringify(base));
+  let n = 0;
+  return {
+    method: 'POST',
+    path: PATH,
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'pull_request',
+      'x-hub-signature-256': 'sha256=' + createHmac('sha256', SECRET).update(body).digest('hex'),
+    },
+    setupRequest: (req) => ({ ...req, headers: { ...req.headers, 'x-github-delivery': `${run}-${n++}` } }),
+  };
+}
+
+interface Row {
+  target: string;
+  fsync: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  statuses: string;
+  stored: number;
+  answered2xx: number;
+}
+
+async function measure(target: string, fsync: 'everysec' | 'always', start: (r: RedisServer) => Promise<Child>): Promise<Row> {
+  const redis = await startRedis(fsync);
+  const child = await start(redis);
+  const run = `${target}-${fsync}`.replace(/\W+/g, '-');
+  const load = (duration: number, label: string) => {
+    process.stderr.write(`  ${target} (${fsync}): ${label} ${duration} s…\n`);
+    return autocannon({ url: child.url, connections: CONNECTIONS, duration, requests: [githubRequest(`${run}-${label}`)] });
+  };
+  const warm = WARMUP_SECONDS > 0 ? await load(WARMUP_SECONDS, 'warm-up') : undefined;
+  const res = await load(SECONDS, 'measure');
+  await child.stop();
+  const stored = await storedEvents(redis);
+  await stopAll();
+  return {
+    target,
+    fsync,
+    rps: res.requests.average,
+    p50: res.latency.p50,
+    p99: res.latency.p99,
+    errors: res.errors + res.timeouts,
+    non2xx: res.non2xx,
+    statuses: Object.entries(res.statusCodeStats).map(([code, s]) => `${code}×${s.count}`).join(' '),
+    stored,
+    answered2xx: res['2xx'] + (warm?.['2xx'] ?? 0),
+  };
+}
+
+// ---- report ---------------------------------------------------------------------------------------
+
+function table(rows: Row[]): string {
+  const head = ['target', 'fsync', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'statuses', '% of ceiling'];
+  const ceiling = (fsync: string) => rows.find((r) => r.target === CEILING && r.fsync === fsync)?.rps;
+  const body = rows.map((r) => {
+    const c = ceiling(r.fsync);
+    return [r.target, r.fsync, r.rps.toFixed(0), r.p50.toFixed(1), r.p99.toFixed(1), String(r.errors), String(r.non2xx), r.statuses,
+      r.target === CEILING || !c ? '' : `${((100 * r.rps) / c).toFixed(1)} %`];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i !== 7 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+function verdicts(rows: Row[]): string[] {
+  const out: string[] = [];
+  for (const r of rows) {
+    if (r.errors > 0 || r.non2xx > 0) out.push(`INVALID: ${r.target} (${r.fsync}) had ${r.errors} errors/timeouts and ${r.non2xx} non-2xx answers`);
+    // Requests in flight when a run ends may be stored without their answer being counted.
+    if (r.stored < r.answered2xx || r.stored > r.answered2xx + 2 * CONNECTIONS) {
+      out.push(`CHECK: ${r.target} (${r.fsync}) answered 2xx ${r.answered2xx} times but stored ${r.stored} events`);
+    }
+  }
+  const c = rows.find((r) => r.target === CEILING && r.fsync === 'everysec');
+  const rd = rows.find((r) => r.target === REDELIVER && r.fsync === 'everysec');
+  if (c && rd) {
+    const pct = (100 * rd.rps) / c.rps;
+    out.push(`Redeliver with everysec: ${pct.toFixed(1)} % of the ceiling (target ≥ ${TARGET_PERCENT} %): ${pct >= TARGET_PERCENT ? 'MET' : 'NOT MET'}`);
+  }
+  return out;
+}
+
+const CEILING = 'bare Koa + XADD (ceiling)';
+const REDELIVER = 'Redeliver ingest';
+
+async function main() {
+  console.log(`ingest bench: ${CONNECTIONS} connections, ${SECONDS} s after ${WARMUP_SECONDS} s warm-up, signed 1 KB GitHub webhooks, ` +
+    `node ${process.version}, ${availableParallelism()} CPUs (load generator, server and redis-server share them)`);
+  const rows: Row[] = [];
+  for (const fsync of FSYNCS) {
+    rows.push(await measure(CEILING, fsync, startBareKoa));
+    rows.push(await measure(REDELIVER, fsync, startRedeliver));
+  }
+  console.log('\n' + table(rows));
+  for (const v of verdicts(rows)) console.log(v);
+  if (PROFILE_DIR) console.log(`CPU profiles of the Redeliver process: ${PROFILE_DIR}`);
+}
+
+main()
+  .catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => stopAll());

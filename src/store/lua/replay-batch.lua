@@ -1,0 +1,50 @@
+--[[
+  Enqueue one batch of a replay and advance its persisted cursor, atomically: a replay that is
+  restarted resumes from the cursor, so no event is enqueued twice and none is skipped.
+  Each selected event becomes a NEW delivery (resend_seq + 1, origin replay:<id>) at the tail of
+  its partition queue, in the order given (the events' original receive order).
+
+  KEYS[1] replay state hash  KEYS[2] delivery log stream  KEYS[3] resend counters hash
+  KEYS[4] latest-delivery hash  KEYS[5] stats hash
+  ARGV[1] endpoint key base (`<p>:{endpoint}:`)  ARGV[2] expected cursor  ARGV[3] new cursor
+  ARGV[4] now ISO  ARGV[5] wake channel  ARGV[6] endpoint id  ARGV[7] replay id
+  ARGV[8] destination override ('' = none)  ARGV[9] '1' when this is the last batch
+  ARGV[10..] pairs: new delivery id, source delivery id
+  Returns { 'ok', enqueued, skipped } | { 'conflict', current cursor } | { 'not_running', phase }
+]]
+local state = KEYS[1]
+local phase = redis.call('HGET', state, 'phase')
+if phase ~= 'Running' then return { 'not_running', phase or 'missing' } end
+local cursor = redis.call('HGET', state, 'cursor') or ''
+if cursor ~= ARGV[2] then return { 'conflict', cursor } end
+
+local base = ARGV[1]
+local enqueued, skipped = 0, 0
+local woken = {}
+for i = 10, #ARGV, 2 do
+  local new_id, src_id = ARGV[i], ARGV[i + 1]
+  local src = redis.call('HMGET', base .. 'd:' .. src_id, 'event_id', 'event_type', 'event_sid', 'partition',
+    'ordering_key', 'max_attempts', 'endpoint_id')
+  if not src[1] then
+    skipped = skipped + 1 -- the source record expired (retention) between the scan and now
+  else
+    local seq = redis.call('HINCRBY', KEYS[3], src[1], 1)
+    redis.call('HSET', base .. 'd:' .. new_id,
+      'id', new_id, 'endpoint_id', src[7], 'event_id', src[1], 'event_type', src[2], 'event_sid', src[3],
+      'status', 'PENDING', 'attempts', 0, 'max_attempts', src[6], 'resend_seq', seq, 'partition', src[4],
+      'ordering_key', src[5], 'created_at', ARGV[4], 'updated_at', ARGV[4], 'next_attempt_at', ARGV[4],
+      'origin', 'replay:' .. ARGV[7], 'destination_url', ARGV[8])
+    redis.call('XADD', base .. 'q:' .. src[4], '*', 'd', new_id)
+    redis.call('XADD', KEYS[2], '*', 'd', new_id)
+    redis.call('HSET', KEYS[4], src[1], new_id)
+    woken[src[4]] = true
+    enqueued = enqueued + 1
+  end
+end
+redis.call('HINCRBY', state, 'enqueued', enqueued)
+redis.call('HINCRBY', state, 'skipped', skipped)
+redis.call('HINCRBY', KEYS[5], 'replayed', enqueued)
+redis.call('HSET', state, 'cursor', ARGV[3], 'updated_at', ARGV[4])
+if ARGV[9] == '1' then redis.call('HSET', state, 'enqueue_done', '1') end
+for p, _ in pairs(woken) do redis.call('PUBLISH', ARGV[5], ARGV[6] .. '|' .. p) end
+return { 'ok', enqueued, skipped }
