@@ -11,11 +11,11 @@
 // with everysec.
 //
 // Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (50),
-// BENCH_FSYNC (everysec,always), BENCH_PROFILE=<dir> (write a --cpu-prof of the Redeliver process).
+// BENCH_FSYNC (everysec,always), BENCH_PROFILE=<dir> (write a --cpu-prof of each target process).
 // Everything the script starts is stopped before it exits, on Ctrl-C too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +84,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 interface Child {
   url: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -117,7 +118,7 @@ function startNode(nodeArgs: string[], env: Record<string, string>, readyMsg: st
       }
       if (entry.msg === readyMsg && typeof entry.url === 'string') {
         clearTimeout(timer);
-        ok({ url: entry.url, stop });
+        ok({ url: entry.url, pid: proc.pid!, stop });
       }
     });
     void exited.then(() => {
@@ -151,12 +152,17 @@ function githubEndpoint() {
   return resolveEndpoint(resource as unknown as EndpointResource, () => SECRET);
 }
 
+/** `--cpu-prof` into BENCH_PROFILE, one file per target and run (written when the child exits). */
+function profileArgs(target: string): string[] {
+  if (!PROFILE_DIR) return [];
+  return ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${target}-${Date.now()}.cpuprofile`];
+}
+
 async function startRedeliver(redis: RedisServer): Promise<Child> {
   const client = new Redis(redis.url);
   await createRegistry(client, createKeys(PREFIX), Buffer.from(SECRET_KEY, 'base64')).put(githubEndpoint());
   await client.quit();
-  const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
-  return startNode([...profile, join(ROOT, 'src/main.ts'), 'ingest'], {
+  return startNode([...profileArgs('redeliver'), join(ROOT, 'src/main.ts'), 'ingest'], {
     REDELIVER_REDIS_URL: redis.url,
     REDELIVER_REDIS_PREFIX: PREFIX,
     REDELIVER_SECRET_KEY: SECRET_KEY,
@@ -167,7 +173,7 @@ async function startRedeliver(redis: RedisServer): Promise<Child> {
 }
 
 async function startBareKoa(redis: RedisServer): Promise<Child> {
-  return startNode([join(ROOT, 'bench/bare-koa.ts')], { REDIS_URL: redis.url, PORT: String(await freePort()) }, 'listening');
+  return startNode([...profileArgs('bare-koa'), join(ROOT, 'bench/bare-koa.ts')], { REDIS_URL: redis.url, PORT: String(await freePort()) }, 'listening');
 }
 
 /** Events stored by either target (Redeliver's event stream, or the bare server's one stream). */
@@ -177,6 +183,30 @@ async function storedEvents(redis: RedisServer): Promise<number> {
     const streams = [createKeys(PREFIX).endpoint(endpointId(ENDPOINT.namespace, ENDPOINT.name)).events, ...(await client.keys('bare:*'))];
     const lens = await Promise.all(streams.map((k) => client.xlen(k)));
     return lens.reduce((a, b) => a + b, 0);
+  } finally {
+    await client.quit();
+  }
+}
+
+// ---- CPU per request: where the time goes, independent of how the CPUs are shared ----------------
+
+/** CPU seconds used so far by a child process (Linux /proc; undefined elsewhere). */
+function processCpu(pid: number): number | undefined {
+  const file = `/proc/${pid}/stat`;
+  if (!existsSync(file)) return undefined;
+  // Fields after the parenthesised command name; utime and stime are the 12th and 13th of those.
+  const fields = readFileSync(file, 'utf8').replace(/^.*\) /s, '').split(' ');
+  const ticksPerSecond = 100;
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
+/** CPU seconds used so far by redis-server, from its own INFO (works everywhere). */
+async function redisCpu(redis: RedisServer): Promise<number> {
+  const client = new Redis(redis.url);
+  try {
+    const info = await client.info('cpu');
+    const num = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+    return num('used_cpu_user') + num('used_cpu_sys');
   } finally {
     await client.quit();
   }
@@ -214,6 +244,10 @@ interface Row {
   statuses: string;
   stored: number;
   answered2xx: number;
+  /** CPU time per request of the target process, of redis-server, and of this process (autocannon). */
+  serverUs: number | undefined;
+  redisUs: number | undefined;
+  loadUs: number | undefined;
 }
 
 async function measure(target: string, fsync: 'everysec' | 'always', start: (r: RedisServer) => Promise<Child>): Promise<Row> {
@@ -225,7 +259,12 @@ async function measure(target: string, fsync: 'everysec' | 'always', start: (r: 
     return autocannon({ url: child.url, connections: CONNECTIONS, duration, requests: [githubRequest(`${run}-${label}`)] });
   };
   const warm = WARMUP_SECONDS > 0 ? await load(WARMUP_SECONDS, 'warm-up') : undefined;
+  const before = { server: processCpu(child.pid), redis: await redisCpu(redis), self: process.cpuUsage() };
   const res = await load(SECONDS, 'measure');
+  const serverAfter = processCpu(child.pid);
+  const redisAfter = await redisCpu(redis);
+  const self = process.cpuUsage(before.self);
+  const perRequest = (seconds: number | undefined) => (seconds === undefined ? undefined : (seconds * 1e6) / Math.max(1, res.requests.total));
   await child.stop();
   const stored = await storedEvents(redis);
   await stopAll();
@@ -240,18 +279,23 @@ async function measure(target: string, fsync: 'everysec' | 'always', start: (r: 
     statuses: Object.entries(res.statusCodeStats).map(([code, s]) => `${code}×${s.count}`).join(' '),
     stored,
     answered2xx: res['2xx'] + (warm?.['2xx'] ?? 0),
+    serverUs: perRequest(serverAfter === undefined || before.server === undefined ? undefined : serverAfter - before.server),
+    redisUs: perRequest(redisAfter - before.redis),
+    loadUs: perRequest((self.user + self.system) / 1e6),
   };
 }
 
 // ---- report ---------------------------------------------------------------------------------------
 
 function table(rows: Row[]): string {
-  const head = ['target', 'fsync', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'statuses', '% of ceiling'];
+  const head = ['target', 'fsync', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'statuses', '% of ceiling',
+    'CPU µs/req: server', 'redis', 'autocannon'];
+  const us = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(0));
   const ceiling = (fsync: string) => rows.find((r) => r.target === CEILING && r.fsync === fsync)?.rps;
   const body = rows.map((r) => {
     const c = ceiling(r.fsync);
     return [r.target, r.fsync, r.rps.toFixed(0), r.p50.toFixed(1), r.p99.toFixed(1), String(r.errors), String(r.non2xx), r.statuses,
-      r.target === CEILING || !c ? '' : `${((100 * r.rps) / c).toFixed(1)} %`];
+      r.target === CEILING || !c ? '' : `${((100 * r.rps) / c).toFixed(1)} %`, us(r.serverUs), us(r.redisUs), us(r.loadUs)];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i !== 7 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
@@ -289,7 +333,7 @@ async function main() {
   }
   console.log('\n' + table(rows));
   for (const v of verdicts(rows)) console.log(v);
-  if (PROFILE_DIR) console.log(`CPU profiles of the Redeliver process: ${PROFILE_DIR}`);
+  if (PROFILE_DIR) console.log(`CPU profiles (open in Chrome DevTools or speedscope): ${PROFILE_DIR}`);
 }
 
 main()

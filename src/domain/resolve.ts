@@ -43,30 +43,35 @@ export class ResolveError extends Error {
   }
 }
 
-export function resolveEndpoint(res: EndpointResource, lookup: SecretLookup, now = new Date()): ResolvedEndpoint {
-  const namespace = res.metadata.namespace ?? 'default';
+function sourceSecrets(res: EndpointResource, namespace: string, lookup: SecretLookup): string[] {
   const ref = res.spec.source.secretRef;
-  const sourceSecrets: string[] = [];
-  for (const key of ref?.keys ?? []) {
-    const value = lookup(namespace, ref!.name, key);
-    if (value !== undefined && value !== '') sourceSecrets.push(value);
-  }
-  if (ref && sourceSecrets.length === 0) {
+  if (!ref) return [];
+  const found = ref.keys.map((key) => lookup(namespace, ref.name, key)).filter((v): v is string => v !== undefined && v !== '');
+  if (found.length === 0) {
     throw new ResolveError('spec.source.secretRef', `Secret "${namespace}/${ref.name}" has none of the keys ${ref.keys.join(', ')}`);
   }
-  const signing = res.spec.destination.signing?.secretRef;
-  const signingSecret = signing ? lookup(namespace, signing.name, signing.key) : undefined;
-  if (signing && !signingSecret) {
-    throw new ResolveError('spec.destination.signing.secretRef', `Secret "${namespace}/${signing.name}" has no key "${signing.key}"`);
-  }
+  return found;
+}
+
+function signingSecret(res: EndpointResource, namespace: string, lookup: SecretLookup): string | undefined {
+  const ref = res.spec.destination.signing?.secretRef;
+  if (!ref) return undefined;
+  const value = lookup(namespace, ref.name, ref.key);
+  if (!value) throw new ResolveError('spec.destination.signing.secretRef', `Secret "${namespace}/${ref.name}" has no key "${ref.key}"`);
+  return value;
+}
+
+export function resolveEndpoint(res: EndpointResource, lookup: SecretLookup, now = new Date()): ResolvedEndpoint {
+  const namespace = res.metadata.namespace ?? 'default';
+  const signing = signingSecret(res, namespace, lookup);
   return {
     id: endpointId(namespace, res.metadata.name),
     namespace,
     name: res.metadata.name,
     generation: res.metadata.generation ?? 1,
     spec: res.spec,
-    sourceSecrets,
-    ...(signingSecret ? { signingSecret } : {}),
+    sourceSecrets: sourceSecrets(res, namespace, lookup),
+    ...(signing ? { signingSecret: signing } : {}),
     updatedAt: now.toISOString(),
   };
 }

@@ -34,6 +34,27 @@ function fieldOf(err: ErrorObject): string {
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+interface ResourceHeader {
+  apiVersion?: unknown;
+  kind?: unknown;
+  metadata?: { name?: unknown; namespace?: unknown };
+}
+
+function headerProblems(r: ResourceHeader, kind: string): SchemaProblem[] {
+  const problems: SchemaProblem[] = [];
+  if (r.apiVersion !== 'redeliver.io/v1alpha1') problems.push({ field: 'apiVersion', message: 'must be redeliver.io/v1alpha1' });
+  if (r.kind !== kind) problems.push({ field: 'kind', message: `must be ${kind}` });
+  const name = r.metadata?.name;
+  if (typeof name !== 'string' || name.length > 63 || !NAME.test(name)) {
+    problems.push({ field: 'metadata.name', message: 'must be a DNS label (lower-case letters, digits and "-", at most 63)' });
+  }
+  const ns = r.metadata?.namespace;
+  if (ns !== undefined && (typeof ns !== 'string' || !NAME.test(ns))) {
+    problems.push({ field: 'metadata.namespace', message: 'must be a DNS label' });
+  }
+  return problems;
+}
+
 export function createValidator(file: 'webhookendpoints.yaml' | 'replayrequests.yaml', kind: string): ResourceValidator {
   const ajv = new Ajv({ strict: false, useDefaults: true, allErrors: true });
   // The formats Kubernetes schemas use; the API server checks them the same way.
@@ -44,18 +65,7 @@ export function createValidator(file: 'webhookendpoints.yaml' | 'replayrequests.
   return {
     validate(resource) {
       if (!resource || typeof resource !== 'object') return [{ field: '(root)', message: 'must be a mapping' }];
-      const r = resource as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
-      const problems: SchemaProblem[] = [];
-      if (r.apiVersion !== 'redeliver.io/v1alpha1') problems.push({ field: 'apiVersion', message: 'must be redeliver.io/v1alpha1' });
-      if (r.kind !== kind) problems.push({ field: 'kind', message: `must be ${kind}` });
-      const name = r.metadata?.name;
-      if (typeof name !== 'string' || name.length > 63 || !NAME.test(name)) {
-        problems.push({ field: 'metadata.name', message: 'must be a DNS label (lower-case letters, digits and "-", at most 63)' });
-      }
-      const ns = r.metadata?.namespace;
-      if (ns !== undefined && (typeof ns !== 'string' || !NAME.test(ns))) {
-        problems.push({ field: 'metadata.namespace', message: 'must be a DNS label' });
-      }
+      const problems = headerProblems(resource as ResourceHeader, kind);
       if (!check(resource)) {
         for (const err of check.errors ?? []) problems.push({ field: fieldOf(err), message: err.message ?? 'is invalid' });
       }
