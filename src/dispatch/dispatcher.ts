@@ -12,6 +12,7 @@ import type { RoleHandle, Shared } from '../lib/runtime.ts';
 import { acquireLease, releaseLease, type Lease } from '../store/dispatch.ts';
 import type { RedisClient } from '../store/redis.ts';
 import { reportBacklog } from './backlog.ts';
+import { applyRetention } from './retention.ts';
 import { createSender, type Sender } from './sender.ts';
 import { startWorker, type Worker } from './worker.ts';
 
@@ -20,6 +21,8 @@ export interface DispatcherOptions {
   now?: () => number;
   random?: () => number;
   idlePollMs?: number;
+  /** How often the owner of an endpoint's partition 0 applies its retention. */
+  retentionEveryMs?: number;
 }
 
 interface Owned {
@@ -51,6 +54,7 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> = Promise.resolve();
   let closed = false;
+  let lastRetention = 0;
 
   const members = async (): Promise<string[]> => {
     const t = now();
@@ -113,6 +117,19 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
     }
     for (const [key, [ep, p]] of wanted) if (!owned.has(key)) await take(ep, p);
     await reportBacklog(shared, [...owned.values()].map((o) => o.lease));
+    if (now() - lastRetention >= (opts.retentionEveryMs ?? 60_000)) {
+      lastRetention = now();
+      await retention();
+    }
+  };
+
+  const retention = async () => {
+    for (const o of owned.values()) {
+      const ep = o.lease.partition === 0 ? shared.endpoints.get(o.lease.endpointId) : undefined;
+      if (!ep) continue;
+      const removed = await applyRetention(shared, ep, now());
+      if (removed > 0) shared.log.info({ endpoint: ep.id, removed }, 'retention: old events removed');
+    }
   };
 
   const schedule = () => {

@@ -13,6 +13,7 @@ const SCRIPTS = {
   rdUnblock: 9,
   rdReplayBatch: 5,
   rdReleaseHold: -1,
+  rdTrim: 4,
 } as const;
 const LIBS: Partial<Record<keyof typeof SCRIPTS, string[]>> = { rdHead: ['lib-head'], rdFinish: ['lib-head'] };
 

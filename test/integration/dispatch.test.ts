@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
+import { applyRetention } from '../../src/dispatch/retention.ts';
 import { getDelivery, resendDelivery, unblockPartition } from '../../src/store/deliveries.ts';
 import { endpoint } from '../support/fixtures.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
@@ -106,6 +107,22 @@ describe('dispatcher (real redis-server, real receivers)', function () {
     const n1 = bad.receipts.filter((x) => x.body.toString().includes('"n":1'));
     expect(n1).to.have.length(1);
     expect(bad.receipts.filter((x) => x.body.toString().includes('"n":0'))).to.have.length(5);
+  });
+
+  it('drops events past retention, but never one a partition head still needs', async function () {
+    const r = await receiver((_req, body) => (JSON.parse(body.toString()).n === 1 ? { status: 500 } : { status: 200 }));
+    const ep = endpoint({ name: 'retention', spec: { source: { provider: 'none' }, destination: { url: r.url }, retry: fastRetry(2), retention: { seconds: 60 } } });
+    await app.putEndpoint(ep);
+    const ids: string[] = [];
+    for (const n of [0, 1, 2]) ids.push((await app.post('/in/default/retention', JSON.stringify({ n }))).json.event_id as string);
+    const k = app.shared.keys.endpoint(ep.id);
+    await waitFor(async () => (await client.hget(k.blocked, '0')) !== null);
+    const removed = await applyRetention(app.shared, ep, Date.now() + 3_600_000);
+    expect(removed).to.equal(1);
+    const left = await client.xrange(k.events, '-', '+');
+    expect(left.map((e) => e[1][1])).to.deep.equal(ids.slice(1));
+    expect(await client.hexists(k.eventIndex, ids[0]!)).to.equal(0);
+    expect(await client.ttl(k.delivery(r.receipts[0]!.headers['x-redeliver-delivery-id'] as string))).to.be.within(1, 60);
   });
 
   it('classifies refused connections and blocks private destinations unless allowed', async function () {
