@@ -94,8 +94,13 @@ export async function startProcess(opts: {
       stopFolder?.();
       for (const h of [...handles].reverse()) await h.close?.();
       await endpoints.close();
-      server.closeAllConnections();
-      await new Promise<void>((ok) => server.close(() => ok()));
+      // Let requests in flight finish (an ingest answer must not be cut after its event is
+      // stored), then cut what is left after a grace period.
+      const closed = new Promise<void>((ok) => server.close(() => ok()));
+      server.closeIdleConnections();
+      const grace = setTimeout(() => server.closeAllConnections(), 10_000);
+      await closed;
+      clearTimeout(grace);
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
       await redisServer?.stop();
     })());
