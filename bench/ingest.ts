@@ -11,7 +11,9 @@
 // with everysec.
 //
 // Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (50),
-// BENCH_FSYNC (everysec,always), BENCH_PROFILE=<dir> (write a --cpu-prof of each target process).
+// BENCH_FSYNC (everysec,always), BENCH_ROUNDS (1; more runs every target that many times, interleaved,
+// and reports the median run — for shared machines), BENCH_PROFILE=<dir> (a --cpu-prof of each
+// target process).
 // Everything the script starts is stopped before it exits, on Ctrl-C too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
@@ -36,6 +38,7 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const FSYNCS = (process.env.BENCH_FSYNC ?? 'everysec,always').split(',').map((s) => s.trim()) as Array<'everysec' | 'always'>;
 const PROFILE_DIR = process.env.BENCH_PROFILE;
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const TARGET_PERCENT = 90;
 
 const SECRET = 'bench-github-secret';
@@ -302,9 +305,23 @@ function table(rows: Row[]): string {
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
-function verdicts(rows: Row[]): string[] {
+/** The median run (by req/s) of each target and fsync, in first-seen order. */
+function medians(all: Row[]): Row[] {
+  const groups = new Map<string, Row[]>();
+  for (const r of all) groups.set(`${r.target}|${r.fsync}`, [...(groups.get(`${r.target}|${r.fsync}`) ?? []), r]);
+  return [...groups.values()].map((runs) => [...runs].sort((a, b) => a.rps - b.rps)[Math.floor((runs.length - 1) / 2)]!);
+}
+
+function runsLine(all: Row[]): string[] {
+  if (ROUNDS === 1) return [];
+  const groups = new Map<string, number[]>();
+  for (const r of all) groups.set(`${r.target} (${r.fsync})`, [...(groups.get(`${r.target} (${r.fsync})`) ?? []), r.rps]);
+  return [...groups].map(([k, v]) => `runs of ${k}: ${v.map((x) => x.toFixed(0)).join(', ')} req/s`);
+}
+
+function verdicts(all: Row[], rows: Row[]): string[] {
   const out: string[] = [];
-  for (const r of rows) {
+  for (const r of all) {
     if (r.errors > 0 || r.non2xx > 0) out.push(`INVALID: ${r.target} (${r.fsync}) had ${r.errors} errors/timeouts and ${r.non2xx} non-2xx answers`);
     // Requests in flight when a run ends may be stored without their answer being counted.
     if (r.stored < r.answered2xx || r.stored > r.answered2xx + 2 * CONNECTIONS) {
@@ -324,15 +341,19 @@ const CEILING = 'bare Koa + XADD (ceiling)';
 const REDELIVER = 'Redeliver ingest';
 
 async function main() {
-  console.log(`ingest bench: ${CONNECTIONS} connections, ${SECONDS} s after ${WARMUP_SECONDS} s warm-up, signed 1 KB GitHub webhooks, ` +
+  console.log(`ingest bench: ${CONNECTIONS} connections, ${SECONDS} s after ${WARMUP_SECONDS} s warm-up${ROUNDS > 1 ? `, median of ${ROUNDS} rounds` : ''}, ` +
+    'signed 1 KB GitHub webhooks, ' +
     `node ${process.version}, ${availableParallelism()} CPUs (load generator, server and redis-server share them)`);
-  const rows: Row[] = [];
-  for (const fsync of FSYNCS) {
-    rows.push(await measure(CEILING, fsync, startBareKoa));
-    rows.push(await measure(REDELIVER, fsync, startRedeliver));
+  const all: Row[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const fsync of FSYNCS) {
+      all.push(await measure(CEILING, fsync, startBareKoa));
+      all.push(await measure(REDELIVER, fsync, startRedeliver));
+    }
   }
+  const rows = medians(all);
   console.log('\n' + table(rows));
-  for (const v of verdicts(rows)) console.log(v);
+  for (const line of [...runsLine(all), ...verdicts(all, rows)]) console.log(line);
   if (PROFILE_DIR) console.log(`CPU profiles (open in Chrome DevTools or speedscope): ${PROFILE_DIR}`);
 }
 

@@ -2,12 +2,11 @@
 // after the event is stored in Redis (invariant 1); bad input gets a clear error and changes
 // nothing (invariant 6). The app never listens: the entry point mounts `app.callback()`.
 import Koa, { type Context } from 'koa';
-import Router from '@koa/router';
 import getRawBody from 'raw-body';
-import { v7 as uuidv7 } from 'uuid';
 import type { ResolvedEndpoint } from '../domain/endpoint.ts';
 import { choosePartition, extractEventMeta } from '../domain/event.ts';
 import { AppError } from '../errors/index.ts';
+import { createIdGenerator, type IdGenerator } from '../lib/ids.ts';
 import { errorMiddleware } from '../lib/koa-errors.ts';
 import type { Log } from '../lib/log.ts';
 import type { Metrics } from '../metrics/index.ts';
@@ -25,24 +24,28 @@ export interface IngestDeps {
   metrics: Metrics;
   log: Log;
   now?: () => number;
+  ids?: IdGenerator;
 }
+
+// One route: matched with a regex instead of a router (the router was ~5 % of the hot path).
+const ROUTE = /^\/in\/([^/]+)\/([^/]+)\/?$/;
 
 export function createIngestApp(deps: IngestDeps): Koa {
   const app = new Koa();
-  const router = new Router();
   const now = deps.now ?? Date.now;
+  const d: IngestDeps & { ids: IdGenerator } = { ...deps, ids: deps.ids ?? createIdGenerator() };
   app.use(errorMiddleware(deps.log));
-  router.post('/in/:namespace/:name', (ctx) => ingest(ctx, deps, now));
-  router.all('/in/:namespace/:name', () => {
-    throw new AppError('method_not_allowed', 'webhooks are accepted with POST only', 405);
+  app.use(async (ctx, next) => {
+    const m = ROUTE.exec(ctx.path);
+    if (!m) return next();
+    if (ctx.method !== 'POST') throw new AppError('method_not_allowed', 'webhooks are accepted with POST only', 405);
+    await ingest(ctx, d, now, `${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`);
   });
-  app.use(router.routes());
   return app;
 }
 
-async function ingest(ctx: Context, deps: IngestDeps, now: () => number) {
+async function ingest(ctx: Context, deps: IngestDeps & { ids: IdGenerator }, now: () => number, id: string) {
   const started = performance.now();
-  const id = `${ctx.params.namespace}/${ctx.params.name}`;
   const endpoint = findEndpoint(deps, id);
   const outcome = (o: string) => deps.metrics.ingestRequests.inc({ endpoint: id, outcome: o });
   try {
@@ -102,15 +105,15 @@ function authenticate(ctx: Context, deps: IngestDeps, endpoint: ResolvedEndpoint
   throw new AppError(result.reason, result.message, 401);
 }
 
-async function store(ctx: Context, deps: IngestDeps, endpoint: ResolvedEndpoint, body: Buffer, now: () => number) {
+async function store(ctx: Context, deps: IngestDeps & { ids: IdGenerator }, endpoint: ResolvedEndpoint, body: Buffer, now: () => number) {
   const spec = endpoint.spec;
   const meta = extractEventMeta(spec, ctx.headers as Record<string, string | undefined>, body);
-  const eventId = uuidv7();
+  const eventId = deps.ids();
   try {
     return await appendEvent(deps.redis, deps.keys, {
       endpointId: endpoint.id,
       eventId,
-      deliveryId: uuidv7(),
+      deliveryId: deps.ids(),
       eventType: meta.eventType,
       providerEventId: meta.providerEventId,
       receivedAt: new Date(now()).toISOString(),

@@ -5,12 +5,16 @@
 // stream, event index, and a delivery queued in its partition), and once the "provider" has retried
 // everything it did not get a 2xx for, each provider event id is stored exactly once.
 //
+// A third test loses one Redis reply on purpose (a proxy drops the connection after Redis ran the
+// ingest script): the client's resend must not store the event, or queue its delivery, twice.
+//
 // Requests in flight when a process dies fail with connection errors or 503: those were never
 // acknowledged, so they only have to be stored once the provider retries them. Everything is
 // bounded by count and time, and every child is killed in `after`, also when a test fails.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -104,13 +108,11 @@ function parseJson(text: string): Record<string, unknown> | undefined {
 type Outcome = { kind: 'ack'; status: number; eventId: string } | { kind: 'status'; status: number } | { kind: 'error'; message: string };
 
 async function sendEvent(url: string, pid: string): Promise<Outcome> {
-  const body = JSON.stringify({ action: 'opened', pid, padding: PADDING });
-  const signature = 'sha256=' + createHmac('sha256', GITHUB_SECRET).update(body).digest('hex');
   try {
     const res = await fetch(url + PATH, {
       method: 'POST',
-      body,
-      headers: { 'content-type': 'application/json', 'x-github-event': 'pull_request', 'x-github-delivery': pid, 'x-hub-signature-256': signature },
+      body: githubBody(pid),
+      headers: githubHeaders(pid),
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
     const json = parseJson(await res.text());
@@ -245,6 +247,65 @@ async function expectAllStored(client: Redis, keys: Keys, ep: ResolvedEndpoint, 
   expect(missing, `of ${acked.size} acknowledged events`).to.deep.equal([]);
 }
 
+// ---- a TCP proxy in front of Redis that loses one reply ------------------------------------------------
+
+interface ReplyDropper {
+  url: string;
+  /** The next reply on the connection whose request holds `marker` is dropped with the connection. */
+  dropReplyAfter(marker: string): void;
+  dropped(marker: string): boolean;
+  close(): void;
+}
+
+async function startReplyDropper(redisPort: number): Promise<ReplyDropper> {
+  let armed: string | undefined;
+  const done = new Set<string>();
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = createConnection(redisPort, '127.0.0.1');
+    let dropNext: string | undefined;
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => (sockets.delete(s), client.destroy(), upstream.destroy()));
+    }
+    client.on('data', (chunk: Buffer) => {
+      if (armed !== undefined && chunk.includes(armed)) [dropNext, armed] = [armed, undefined];
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (dropNext === undefined) return void client.write(chunk);
+      // Redis has run the command; its answer never reaches the client.
+      done.add(dropNext);
+      client.destroy();
+      upstream.destroy();
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  return {
+    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    dropReplyAfter: (marker) => void (armed = marker),
+    dropped: (marker) => done.has(marker),
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+const githubBody = (pid: string) => JSON.stringify({ action: 'opened', pid, padding: PADDING });
+const githubHeaders = (pid: string) => ({
+  'content-type': 'application/json',
+  'x-github-event': 'pull_request',
+  'x-github-delivery': pid,
+  'x-hub-signature-256': 'sha256=' + createHmac('sha256', GITHUB_SECRET).update(githubBody(pid)).digest('hex'),
+});
+
+async function postRaw(url: string, path: string, body: string, headers: Record<string, string>) {
+  const res = await fetch(url + path, { method: 'POST', body, headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  return { status: res.status, json: parseJson(await res.text()) };
+}
+
 // ---- the tests --------------------------------------------------------------------------------------
 
 /** One line per test, so a run shows the crash was hit (and, on failure, what to reproduce). */
@@ -267,7 +328,7 @@ describe('ingest crash safety (real processes, kill -9)', function () {
     });
 
   /** Registers the endpoint straight into Redis, as the controller would, before ingest starts. */
-  async function prepare(redisUrl: string) {
+  async function prepare(redisUrl: string, ingestRedisUrl = redisUrl) {
     const prefix = randomPrefix();
     const keys = createKeys(prefix);
     client = new Redis(redisUrl, { maxRetriesPerRequest: 20 });
@@ -276,7 +337,7 @@ describe('ingest crash safety (real processes, kill -9)', function () {
     await createRegistry(client, keys, Buffer.from(SECRET_KEY, 'base64')).put(ep);
     const port = await freePort();
     const env = {
-      REDELIVER_REDIS_URL: redisUrl,
+      REDELIVER_REDIS_URL: ingestRedisUrl,
       REDELIVER_REDIS_PREFIX: prefix,
       REDELIVER_SECRET_KEY: SECRET_KEY,
       REDELIVER_PORT: String(port),
@@ -380,6 +441,45 @@ describe('ingest crash safety (real processes, kill -9)', function () {
       await expectAllStored(client!, keys, ep, ledger.acked);
       expect(await client!.xlen(keys.endpoint(ep.id).events)).to.equal(ledger.sent.size);
       report(`kill -9 redis-server after ${killAt} acks: ${atRecovery}; after retries: ${ledger.summary()}`);
+    });
+  });
+  describe('a reply lost with the connection after Redis stored the event', function () {
+    let redis: TestRedis;
+    let proxy: ReplyDropper;
+    before(async function () {
+      redis = await startTestRedis({ fsync: 'everysec' });
+      proxy = await startReplyDropper(redis.port);
+    });
+    after(async function () {
+      proxy?.close();
+      await redis?.stop('SIGKILL');
+    });
+
+    // ioredis resends a command whose reply it did not get once it has reconnected; the script
+    // must then not store the event (and queue its delivery) a second time.
+    it('stores the event once, and answers 202 once, when the client resends the script', async function () {
+      const { keys, ep, env } = await prepare(redis.url, proxy.url);
+      const raw = endpoint({ name: 'raw', spec: { source: { provider: 'none' }, destination: { url: 'http://127.0.0.1:9/hook' } } });
+      await createRegistry(client!, keys, Buffer.from(SECRET_KEY, 'base64')).put(raw);
+      ingest = await startIngest(env);
+      expect((await sendEvent(ingest.url, 'warm-up')).kind).to.equal('ack');
+
+      const cases: Array<{ ep: ResolvedEndpoint; marker: string; send: () => Promise<{ status: number; json: Record<string, unknown> | undefined }> }> = [
+        { ep, marker: 'lost-reply-github', send: () => postRaw(ingest!.url, PATH, githubBody('lost-reply-github'), githubHeaders('lost-reply-github')) },
+        { ep: raw, marker: 'lost-reply-none', send: () => postRaw(ingest!.url, '/in/default/raw', 'lost-reply-none', { 'content-type': 'text/plain' }) },
+      ];
+      for (const c of cases) {
+        proxy.dropReplyAfter(c.marker);
+        const res = await c.send();
+        expect(proxy.dropped(c.marker), `${c.marker}: the reply was dropped`).to.equal(true);
+        expect(res.status, `${c.marker}: ${JSON.stringify(res.json)}`).to.equal(202);
+        expect(res.json?.duplicate, c.marker).to.equal(false);
+        const k = keys.endpoint(c.ep.id);
+        const bodies = await client!.xrange(k.events, '-', '+');
+        expect(bodies.filter(([, f]) => f.some((v) => v.includes(c.marker))), `${c.marker}: events stored`).to.have.length(1);
+        const queued = (await streamFields(client!, k.queue(0), ['d'])).map((e) => e.d);
+        expect(new Set(queued).size, `${c.marker}: a delivery queued twice`).to.equal(queued.length);
+      }
     });
   });
 });

@@ -202,9 +202,12 @@ describe('standalone mode (real CLI, own redis-server)', function () {
   });
 
   after(async function () {
-    await stopCli(cli, 'SIGKILL');
-    // Only if the CLI was killed above: SIGKILL gives it no chance to stop its child.
-    for (const pid of redisPids) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+    // After a failure the CLI may still run: stop it gracefully (it stops its redis-server), and
+    // kill any redis-server child left behind should it have needed a SIGKILL.
+    const alive = cli && cli.proc.exitCode === null && cli.proc.signalCode === null;
+    const leftovers = alive ? [...redisPids, ...childrenNamed(cli!.proc.pid!, 'redis-server')] : redisPids;
+    await stopCli(cli, 'SIGTERM');
+    for (const pid of leftovers) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 

@@ -22,6 +22,11 @@
 
   Returns { created (1|0), event id, delivery id }; on a duplicate, the original event id and ''.
 ]]
+-- The same call run twice (ioredis resends a command whose reply was lost with the connection):
+-- the event id is new per request, so finding it in the index means this request is stored.
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then
+  return { 1, ARGV[1], ARGV[7] }
+end
 local dedupe = ARGV[3] ~= '' and tonumber(ARGV[9]) > 0
 if dedupe then
   local existing = redis.call('GET', KEYS[1])
