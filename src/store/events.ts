@@ -29,10 +29,9 @@ export async function appendEvent(redis: RedisClient, keys: Keys, e: NewEvent): 
   const k = keys.endpoint(e.endpointId);
   const res = (await redis.runScript(
     'rdIngest',
-    [k.dedupe(e.providerEventId ?? ''), k.events, k.eventIndex, k.delivery(e.deliveryId), k.queue(e.partition), k.deliveryLog, k.stats,
-      k.endpoint, k.hold(e.partition), k.latestDelivery],
+    [k.events],
     [e.eventId, e.eventType, e.providerEventId ?? '', e.receivedAt, JSON.stringify(e.headers), e.body, e.deliveryId,
-      e.maxAttempts, e.dedupeWindowSeconds, keys.wakeChannel, e.endpointId, e.partition, e.orderingKey ?? ''],
+      e.maxAttempts, e.dedupeWindowSeconds, keys.wakeChannel, e.endpointId, e.partition, e.orderingKey ?? '', k.base],
   )) as [number, string, string];
   return { created: res[0] === 1, eventId: res[1], deliveryId: res[2] || undefined };
 }

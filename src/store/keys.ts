@@ -4,10 +4,17 @@
 // touches a single slot and Redis Cluster works. The few global keys (the registry index and
 // the pub/sub channels) are never touched by a multi-key script together with endpoint keys.
 //
+// Hot-path scripts (ingest.lua, replay-batch.lua, lib-head.lua) receive the endpoint's key base
+// (`base` below) and append the same suffixes as here (eventidx, d:<id>, q:<p>, hold:<p>, dlog,
+// stats, latest, endpoint, dedupe:<id>, replay:<id>): a change of suffix here must be made there.
+//
 // <p> below is the configured prefix (`rd` by default; tests use a random one).
 
 export interface EndpointKeys {
-  /** Hash: the endpoint's registry entry (`config` = JSON with sealed secrets, `state`, `generation`). */
+  /**
+   * Hash: the endpoint's registry entry (`config` = JSON with sealed secrets, `state`, `generation`;
+   * while a pauseLive replay runs, `hold_live` = '1' and `hold_replay` = that replay's id).
+   */
   readonly endpoint: string;
   /** Stream: every accepted event in receive order. Fields: id, type, pid, at, h (headers JSON), b (raw body). */
   readonly events: string;
@@ -39,6 +46,11 @@ export interface EndpointKeys {
   hold(partition: number): string;
   /** Hash: one replay's state (spec JSON, phase, persisted cursor, counters). */
   replay(replayId: string): string;
+  /**
+   * String with TTL: id of the process driving the replay (src/replay/). Renewed while it drives;
+   * when it expires (the process died), another API process adopts the replay at its cursor.
+   */
+  replayLease(replayId: string): string;
   /** String with TTL: `owner:token` of the dispatcher that owns the partition. */
   lease(partition: number): string;
   /** Counter: last fencing token handed out for the partition (monotonic, never expires). */
@@ -53,7 +65,10 @@ export interface Keys {
   readonly registryChannel: string;
   /** Pub/sub channel: `endpointId|partition` that has new work (a hint; dispatchers also poll). */
   readonly wakeChannel: string;
-  /** Stream: audit log of every management write (who, what, when). */
+  /**
+   * Stream: audit log of every management write (fields at, who, scope, action, target, status,
+   * result, detail JSON); capped at about 100,000 entries.
+   */
   readonly audit: string;
   /** Hash: dispatcher id → heartbeat ms, for spreading partitions across live dispatchers. */
   readonly dispatchers: string;
@@ -88,6 +103,7 @@ export function createKeys(prefix: string): Keys {
         base: `${base}:`,
         hold: (p) => `${base}:hold:${p}`,
         replay: (id) => `${base}:replay:${id}`,
+        replayLease: (id) => `${base}:replay:${id}:lease`,
         dedupe: (id) => `${base}:dedupe:${id}`,
         delivery: (id) => `${base}:d:${id}`,
         attempts: (id) => `${base}:d:${id}:attempts`,

@@ -5,7 +5,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 /** Script name → number of KEYS. Files: lua/<kebab-name>.lua, with lua/lib-*.lua prepended where listed. */
 const SCRIPTS = {
-  rdIngest: 10,
+  rdIngest: 1,
   rdLease: 2,
   rdHead: 5,
   rdFinish: 9,
