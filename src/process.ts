@@ -5,8 +5,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
+import { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from './config/index.ts';
 export type { RoleHandle, Shared } from './lib/runtime.ts';
+import { createController } from './controller/index.ts';
+import { createApiRole } from './api/role.ts';
 import { createDispatcher } from './dispatch/dispatcher.ts';
 import { createIngestApp } from './ingest/app.ts';
 import type { Log } from './lib/log.ts';
@@ -33,6 +36,14 @@ export interface Running {
 const FACTORIES: Partial<Record<Role, RoleFactory>> = {
   ingest: (s) => ({ http: { prefix: '/in/', app: createIngestApp(s) } }),
   dispatcher: (s) => createDispatcher(s),
+  api: (s) => createApiRole(s), // http prefix /api/ (src/api/app.ts)
+  controller: (s) => {
+    // The kubeconfig is read here, in the entry wiring, and passed down: KUBECONFIG, else
+    // ~/.kube/config, else the in-cluster service account.
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromDefault();
+    return createController(s, { kubeConfig });
+  },
 };
 
 export function registerRole(role: Role, factory: RoleFactory): void {

@@ -14,6 +14,10 @@ const SCRIPTS = {
   rdReplayBatch: 5,
   rdReleaseHold: -1,
   rdTrim: 4,
+  rdEventsMeta: 2,
+  rdReplayCreate: 3,
+  rdReplayTransition: 1,
+  rdReplayLease: 1,
 } as const;
 const LIBS: Partial<Record<keyof typeof SCRIPTS, string[]>> = { rdHead: ['lib-head'], rdFinish: ['lib-head'] };
 

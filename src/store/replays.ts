@@ -2,11 +2,12 @@
 // call (lua/replay-batch.lua) can enqueue a batch of new deliveries AND advance the persisted
 // cursor together; a global index maps replay ids to endpoints for listing.
 //
-// State hash fields: id, endpoint_id, spec (JSON), phase (Pending|Running|Succeeded|Failed|
-// Cancelled), cursor (last events-stream id scanned, '' before the first batch), matched,
-// enqueued, skipped, delivered, failed (the last two are moved by the dispatcher's finish
-// script), enqueue_done ('1' once the scan is complete), created_at, started_at, completed_at,
-// updated_at, message.
+// State hash fields: id, endpoint_id, spec (JSON), phase (Running|Succeeded|Failed|Cancelled),
+// cursor (last events-stream id scanned, '' before the first batch), scan_start / scan_end (the
+// stream ids the scan covers, fixed at creation), matched, enqueued, skipped, delivered, failed
+// (the last two are moved by the dispatcher's finish script), enqueue_done ('1' once the scan is
+// complete), pause_live ('1'/'0'), hold_released ('1' once a pauseLive hold was let go),
+// created_at, started_at, completed_at, updated_at, message.
 import { partitionCount } from '../domain/endpoint.ts';
 import type { ResolvedEndpoint } from '../domain/endpoint.ts';
 import type { Keys } from './keys.ts';
@@ -14,19 +15,38 @@ import type { RedisClient } from './redis.ts';
 
 export type ReplayState = Record<string, string>;
 
+export type CreateResult =
+  | { type: 'created'; scanEnd: string }
+  | { type: 'exists'; phase: string }
+  | { type: 'endpoint_not_active'; state: string }
+  | { type: 'hold_busy' };
+
+/**
+ * Creates the state (phase Running) and, with pauseLive, starts holding live traffic. The scan
+ * covers [scanStart, the last event before `scanEndBound` at this instant].
+ */
 export async function createReplay(
-  redis: RedisClient, keys: Keys, endpointId: string, replayId: string, spec: unknown, pauseLive: boolean,
-): Promise<void> {
-  const k = keys.endpoint(endpointId);
-  const now = new Date().toISOString();
-  const tx = redis.multi()
-    .hset(k.replay(replayId), 'id', replayId, 'endpoint_id', endpointId, 'spec', JSON.stringify(spec), 'phase', 'Running',
-      'cursor', '', 'matched', 0, 'enqueued', 0, 'skipped', 0, 'delivered', 0, 'failed', 0, 'created_at', now,
-      'started_at', now, 'updated_at', now)
-    .hset(keys.replays, replayId, endpointId);
-  // Live traffic of the endpoint goes to the hold streams until the replay ends (pauseLive).
-  if (pauseLive) tx.hset(k.endpoint, 'hold_live', '1');
-  await tx.exec();
+  redis: RedisClient, keys: Keys,
+  r: { endpointId: string; replayId: string; spec: unknown; pauseLive: boolean; scanStart: string; scanEndBound: string },
+): Promise<CreateResult> {
+  const k = keys.endpoint(r.endpointId);
+  // The index first: a replay whose state never got written is simply not found by getReplay.
+  await redis.hset(keys.replays, r.replayId, r.endpointId);
+  const reply = (await redis.runScript('rdReplayCreate', [k.replay(r.replayId), k.endpoint, k.events], [
+    r.replayId, r.endpointId, JSON.stringify(r.spec), new Date().toISOString(), r.pauseLive ? '1' : '0', r.scanStart, r.scanEndBound,
+  ])) as [string, string?];
+  switch (reply[0]) {
+    case 'created':
+      return { type: 'created', scanEnd: reply[1] ?? '' };
+    case 'exists':
+      return { type: 'exists', phase: String(reply[1]) };
+    case 'endpoint_not_active':
+      await redis.hdel(keys.replays, r.replayId);
+      return { type: 'endpoint_not_active', state: String(reply[1]) };
+    default:
+      await redis.hdel(keys.replays, r.replayId);
+      return { type: 'hold_busy' };
+  }
 }
 
 export async function getReplay(redis: RedisClient, keys: Keys, replayId: string): Promise<ReplayState | undefined> {
@@ -34,6 +54,11 @@ export async function getReplay(redis: RedisClient, keys: Keys, replayId: string
   if (!endpointId) return undefined;
   const s = await redis.hgetall(keys.endpoint(endpointId).replay(replayId));
   return s.id ? s : undefined;
+}
+
+/** Every replay in the index: replay id → endpoint id. */
+export async function replayIndex(redis: RedisClient, keys: Keys): Promise<Record<string, string>> {
+  return redis.hgetall(keys.replays);
 }
 
 export type BatchResult = { type: 'ok'; enqueued: number; skipped: number } | { type: 'conflict'; cursor: string } | { type: 'not_running'; phase: string };
@@ -53,20 +78,42 @@ export async function replayBatch(
   return { type: 'not_running', phase: String(reply[1]) };
 }
 
-/** Moves held live entries back to the queues (oldest first) and lets live traffic flow again. */
-export async function releaseHold(redis: RedisClient, keys: Keys, ep: ResolvedEndpoint, batch = 1000): Promise<void> {
+export type TransitionResult = { type: 'ok'; phase: string } | { type: 'not_running'; phase: string } | { type: 'not_done' };
+
+/** Running → Cancelled | Succeeded/Failed (once every replayed delivery ended) | Failed (lua/replay-transition.lua). */
+export async function transitionReplay(
+  redis: RedisClient, keys: Keys, endpointId: string, replayId: string, action: 'cancel' | 'complete' | 'fail', message = '',
+): Promise<TransitionResult> {
+  const reply = (await redis.runScript('rdReplayTransition', [keys.endpoint(endpointId).replay(replayId)],
+    [action, new Date().toISOString(), message])) as [string, string?];
+  if (reply[0] === 'ok') return { type: 'ok', phase: String(reply[1]) };
+  if (reply[0] === 'not_running') return { type: 'not_running', phase: String(reply[1]) };
+  return { type: 'not_done' };
+}
+
+/** Acquires or renews (true) the lease of the process driving a replay, or releases it. */
+export async function replayLease(
+  redis: RedisClient, keys: Keys, endpointId: string, replayId: string, owner: string, ttlMs: number, op: 'acquire' | 'release',
+): Promise<boolean> {
+  const reply = await redis.runScript('rdReplayLease', [keys.endpoint(endpointId).replayLease(replayId)], [owner, ttlMs, op]);
+  return Number(reply) === 1;
+}
+
+/**
+ * Moves held live entries back to the queues (oldest first) and lets live traffic flow again.
+ * With `replayId`, only when that replay owns the hold (a late retry never frees a newer hold).
+ */
+export async function releaseHold(redis: RedisClient, keys: Keys, ep: ResolvedEndpoint, replayId = '', batch = 1000): Promise<void> {
   const k = keys.endpoint(ep.id);
   const streams: string[] = [];
   for (let p = 0; p < partitionCount(ep.spec); p++) streams.push(k.hold(p), k.queue(p));
   for (;;) {
-    const reply = (await redis.runScript('rdReleaseHold', [k.endpoint, ...streams], [batch, keys.wakeChannel, ep.id])) as [string];
-    if (reply[0] === 'done') return;
+    const reply = (await redis.runScript('rdReleaseHold', [k.endpoint, ...streams], [batch, keys.wakeChannel, ep.id, replayId])) as [string];
+    if (reply[0] !== 'more') return;
   }
 }
 
-export async function setReplayPhase(redis: RedisClient, keys: Keys, endpointId: string, replayId: string, phase: string, message = ''): Promise<void> {
-  const now = new Date().toISOString();
-  const terminal = ['Succeeded', 'Failed', 'Cancelled'].includes(phase);
-  await redis.hset(keys.endpoint(endpointId).replay(replayId), 'phase', phase, 'updated_at', now, 'message', message,
-    ...(terminal ? ['completed_at', now] : []));
+/** Records that a replay's pauseLive hold was let go (so a restarted engine does not do it again). */
+export async function markHoldReleased(redis: RedisClient, keys: Keys, endpointId: string, replayId: string): Promise<void> {
+  await redis.hset(keys.endpoint(endpointId).replay(replayId), 'hold_released', '1');
 }

@@ -10,6 +10,8 @@
   ARGV[4] now ISO  ARGV[5] wake channel  ARGV[6] endpoint id  ARGV[7] replay id
   ARGV[8] destination override ('' = none)  ARGV[9] '1' when this is the last batch
   ARGV[10..] pairs: new delivery id, source delivery id
+  Every pair counts as matched (the selector chose it): enqueued when its source record exists,
+  skipped when it expired meanwhile.
   Returns { 'ok', enqueued, skipped } | { 'conflict', current cursor } | { 'not_running', phase }
 ]]
 local state = KEYS[1]
@@ -41,6 +43,7 @@ for i = 10, #ARGV, 2 do
     enqueued = enqueued + 1
   end
 end
+redis.call('HINCRBY', state, 'matched', enqueued + skipped)
 redis.call('HINCRBY', state, 'enqueued', enqueued)
 redis.call('HINCRBY', state, 'skipped', skipped)
 redis.call('HINCRBY', KEYS[5], 'replayed', enqueued)

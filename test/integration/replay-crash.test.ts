@@ -1,0 +1,154 @@
+// A replay survives its API process being killed: the real CLI (`node src/main.ts api`) drives
+// the replay as a child process, is killed with SIGKILL in the middle of enqueueing, and is
+// started again; the dispatcher runs in this process meanwhile. Every selected event must be
+// delivered exactly once BY THE REPLAY (receipts whose delivery has origin replay:<id>), in
+// receive order per key: the persisted cursor moves atomically with each batch, so the restarted
+// process neither repeats nor skips an event.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { createApiClient } from '../../src/api/client.ts';
+import { endpoint } from '../support/fixtures.ts';
+import { startReceiver, type Receipt, type Receiver } from '../support/receiver.ts';
+import { randomPrefix, startTestRedis, type TestRedis } from '../support/redis.ts';
+import { startTestApp, TEST_SECRET_KEY, type TestApp } from '../support/app.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const OP = 'crash-test-operator-key';
+const EVENTS = 5_000;
+const KEYS = 10;
+const START_TIMEOUT_MS = 30_000;
+
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+interface ApiProcess {
+  url: string;
+  proc: ChildProcess;
+  exited: Promise<void>;
+}
+
+/** Spawns `node src/main.ts api`; resolves once it logs 'redeliver started'. */
+function startApi(env: Record<string, string>): Promise<ApiProcess> {
+  const proc = spawn(process.execPath, [join(ROOT, 'src/main.ts'), 'api'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(proc);
+  const exited = new Promise<void>((ok) => proc.once('exit', () => ok()));
+  void exited.then(() => children.delete(proc));
+  let output = '';
+  proc.stderr?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-2000)));
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`api did not start: ${output}`)), START_TIMEOUT_MS);
+    // Reading every line keeps the pipe drained, so the child never blocks on a full stdout.
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      output = (output + line + '\n').slice(-2000);
+      let entry: { msg?: string; url?: string } = {};
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        return;
+      }
+      if (entry.msg === 'redeliver started' && entry.url) {
+        clearTimeout(timer);
+        ok({ url: entry.url, proc, exited });
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      fail(new Error(`api exited before it started: ${output}`));
+    });
+  });
+}
+
+async function waitFor(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`${what}: not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function byKey(receipts: Receipt[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const x of receipts) {
+    const k = (JSON.parse(x.body.toString()) as { k: string }).k;
+    out.set(k, [...(out.get(k) ?? []), x.headers['webhook-id'] as string]);
+  }
+  return out;
+}
+
+describe('replay across a SIGKILL of the API process (real CLI, real redis-server)', function () {
+  this.timeout(240_000);
+  let redis: TestRedis;
+  let dataPlane: TestApp;
+  let live: Receiver;
+  let target: Receiver;
+  let api: ApiProcess | undefined;
+  const prefix = randomPrefix();
+
+  before(async function () {
+    redis = await startTestRedis();
+    dataPlane = await startTestApp({ redisUrl: redis.url, roles: ['ingest', 'dispatcher'], prefix });
+    live = await startReceiver();
+    target = await startReceiver();
+  });
+  after(async function () {
+    for (const c of children) c.kill('SIGKILL');
+    await api?.exited;
+    await dataPlane?.close();
+    await live?.close();
+    await target?.close();
+    await redis?.stop();
+  });
+
+  it(`delivers each of ${EVENTS} selected events exactly once, in order per key, although the API process was killed mid-replay`, async function () {
+    const ep = endpoint({ name: 'crashy', spec: { source: { provider: 'none' }, destination: { url: live.url }, ordering: { mode: 'key', key: '/k', partitions: 4 } } });
+    await dataPlane.putEndpoint(ep);
+    let next = 0;
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      for (let n = next++; n < EVENTS; n = next++) {
+        const res = await dataPlane.post('/in/default/crashy', JSON.stringify({ k: `key-${n % KEYS}`, n }));
+        if (res.status !== 202) throw new Error(`ingest answered ${res.status}`);
+      }
+    }));
+    await live.until((rs) => rs.length >= EVENTS, 120_000);
+
+    const env = { REDIS_URL: redis.url, REDELIVER_REDIS_PREFIX: prefix, REDELIVER_SECRET_KEY: TEST_SECRET_KEY, REDELIVER_API_KEYS: `operator:${OP}`,
+      REDELIVER_PORT: '0', REDELIVER_HOST: '127.0.0.1', REDELIVER_LOG_LEVEL: 'info' };
+    api = await startApi(env);
+    const first = createApiClient({ url: api.url, key: OP, check: true });
+    const created = await first.post('/api/v1/replays', { endpoint: ep.id, destinationOverride: { url: target.url + '/replayed' }, rateLimit: { perSecond: 1500 } });
+    expect(created.status).to.equal(201);
+    const replayId = created.json.id as string;
+    const stateKey = dataPlane.shared.keys.endpoint(ep.id).replay(replayId);
+    const enqueued = async () => Number(await dataPlane.shared.redis.hget(stateKey, 'enqueued'));
+
+    await waitFor(async () => (await enqueued()) >= 1000, 30_000, 'replay under way');
+    api.proc.kill('SIGKILL');
+    await api.exited;
+    const atKill = await enqueued();
+    expect(atKill, 'killed in the middle of enqueueing').to.be.within(1000, EVENTS - 1);
+
+    api = await startApi(env);
+    const second = createApiClient({ url: api.url, key: OP, check: true });
+    await waitFor(async () => (await second.get(`/api/v1/replays/${replayId}`)).json.phase !== 'Running', 120_000, 'replay finished after the restart');
+    const done = (await second.get(`/api/v1/replays/${replayId}`)).json;
+    expect(done).to.include({ phase: 'Succeeded', matched: EVENTS, enqueued: EVENTS, delivered: EVENTS, failed: 0 });
+
+    await target.until((rs) => rs.length >= EVENTS, 60_000);
+    await new Promise((r) => setTimeout(r, 300)); // nothing more may arrive
+    const ids = target.receipts.map((x) => x.headers['x-redeliver-delivery-id'] as string);
+    const origins = await Promise.all(ids.map((id) => dataPlane.shared.redis.hget(dataPlane.shared.keys.endpoint(ep.id).delivery(id), 'origin')));
+    expect(new Set(origins)).to.deep.equal(new Set([`replay:${replayId}`]));
+    const events = target.receipts.map((x) => x.headers['webhook-id'] as string);
+    expect(events).to.have.length(EVENTS);
+    expect(new Set(events).size, 'every event exactly once').to.equal(EVENTS);
+    // Per key, the replayed order is the original receive order (the live destination's order).
+    expect(byKey(target.receipts)).to.deep.equal(byKey(live.receipts));
+    const stats = await dataPlane.shared.redis.hget(dataPlane.shared.keys.endpoint(ep.id).stats, 'replayed');
+    expect(Number(stats)).to.equal(EVENTS);
+  });
+});
