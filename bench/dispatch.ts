@@ -21,7 +21,8 @@
 //
 // Environment: BENCH_N1 (5000 events, 1 endpoint), BENCH_ENDPOINTS (100), BENCH_N_PER_ENDPOINT
 // (100), BENCH_LATENCY_SECONDS (5), BENCH_RTT_REQUESTS (5000), BENCH_BODY_BYTES (1024),
-// BENCH_PROFILE=<dir> (--cpu-prof of the dispatcher and the peer).
+// BENCH_PROFILE=<dir> (--cpu-prof of the dispatcher and the peer), BENCH_MAIN (another checkout's
+// src/main.ts, to compare a change on the same machine).
 // Everything the script starts is stopped before it exits, on Ctrl-C too.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -50,6 +51,8 @@ const LATENCY_SECONDS = num('BENCH_LATENCY_SECONDS', 5);
 const RTT_REQUESTS = num('BENCH_RTT_REQUESTS', 5000);
 const BODY_BYTES = num('BENCH_BODY_BYTES', 1024);
 const PROFILE_DIR = process.env.BENCH_PROFILE;
+/** Redeliver's entry point; another checkout's src/main.ts to compare a change (A/B) on the same machine. */
+const MAIN = process.env.BENCH_MAIN ?? join(ROOT, 'src/main.ts');
 const SECRET_KEY = Buffer.alloc(32, 4).toString('base64');
 const PREFIX = 'bench';
 const START_TIMEOUT_MS = 30_000;
@@ -204,7 +207,7 @@ interface Role {
 /** Spawns `node src/main.ts <role>`; ready at its 'redeliver started' log line. */
 function startRole(role: string, env: Record<string, string>): Promise<Role> {
   const profile = PROFILE_DIR && role === 'dispatcher' ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=dispatcher-${Date.now()}.cpuprofile`] : [];
-  const proc = spawn(process.execPath, [...profile, join(ROOT, 'src/main.ts'), role], {
+  const proc = spawn(process.execPath, [...profile, MAIN, role], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -244,19 +247,31 @@ function processCpu(pid: number | undefined): number | undefined {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** redis-server's CPU seconds and its script/command time (INFO cpu + commandstats). */
-async function redisUsage(client: Redis): Promise<{ cpu: number; calls: number; usec: number }> {
+interface RedisUsage {
+  cpu: number;
+  /** Commands run, those inside scripts included. */
+  calls: number;
+  /** Time spent running scripts. */
+  usec: number;
+  /** Per command (commands run inside scripts included): usec. */
+  byCommand: Map<string, number>;
+}
+
+/** redis-server's CPU seconds and its command time (INFO cpu + commandstats). */
+async function redisUsage(client: Redis): Promise<RedisUsage> {
   const info = await client.info('all');
   const get = (re: RegExp) => Number(re.exec(info)?.[1] ?? 0);
+  const byCommand = new Map<string, number>();
   let calls = 0;
   let usec = 0;
-  for (const m of info.matchAll(/^cmdstat_(\w+):calls=(\d+),usec=(\d+)/gm)) {
-    // Only the data path: scripts and what BullMQ/Redeliver call directly; not INFO itself.
+  for (const m of info.matchAll(/^cmdstat_([\w|]+):calls=(\d+),usec=(\d+)/gm)) {
     if (m[1] === 'info') continue;
+    byCommand.set(m[1]!, Number(m[3]));
+    // Every command counts, those a script runs included; a script's usec already include theirs.
     calls += Number(m[2]);
-    usec += Number(m[3]);
+    if (/^(evalsha|eval|fcall)/.test(m[1]!)) usec += Number(m[3]);
   }
-  return { cpu: get(/^used_cpu_user:([\d.]+)/m) + get(/^used_cpu_sys:([\d.]+)/m), calls, usec };
+  return { cpu: get(/^used_cpu_user:([\d.]+)/m) + get(/^used_cpu_sys:([\d.]+)/m), calls, usec, byCommand };
 }
 
 interface Usage {
@@ -264,9 +279,11 @@ interface Usage {
   gatewayUs: number | undefined;
   redisUs: number;
   receiverUs: number | undefined;
-  /** Redis commands per delivery and Redis' own execution time per delivery (commandstats). */
+  /** Redis commands per delivery (inside scripts included) and script run time per delivery. */
   redisCalls: number;
-  redisExecUs: number;
+  redisScriptUs: number;
+  /** The costliest commands (inside scripts included): name, µs per delivery. */
+  topCommands: Array<[string, number]>;
 }
 
 async function usageOf<T>(pids: { gateway: number | undefined; receiver: number | undefined }, client: Redis, deliveries: () => number,
@@ -282,7 +299,9 @@ async function usageOf<T>(pids: { gateway: number | undefined; receiver: number 
   const per = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : ((b - a) * 1e6) / n);
   return [out, {
     gatewayUs: per(g0, g1), redisUs: per(s0.cpu, s1.cpu)!, receiverUs: per(r0, r1),
-    redisCalls: (s1.calls - s0.calls) / n, redisExecUs: (s1.usec - s0.usec) / n,
+    redisCalls: (s1.calls - s0.calls) / n, redisScriptUs: (s1.usec - s0.usec) / n,
+    topCommands: [...s1.byCommand].map(([c, us]): [string, number] => [c, (us - (s0.byCommand.get(c) ?? 0)) / n])
+      .filter(([, us]) => us > 0).sort((a, b) => b[1] - a[1]).slice(0, 8),
   }];
 }
 
@@ -580,9 +599,12 @@ function report(r: Results): void {
   ];
   console.log('\n' + table(['measure', 'result', 'reference', 'ratio', 'target', 'verdict'], summary));
   const cost = [r.rd1, r.rdN, r.bq1, r.bqN].map((t) => [t.label, fmt(t.events), fmt(t.rate), fmt(1e6 / t.rate), fmt(t.usage.gatewayUs), fmt(t.usage.redisUs),
-    fmt(t.usage.redisExecUs, 1), fmt(t.usage.redisCalls, 1), fmt(t.usage.receiverUs)]);
-  console.log('\nWhere the time goes (per delivered event; CPU µs from /proc and INFO, Redis exec time from commandstats):\n' +
-    table(['run', 'events', 'ev/s', 'wall µs/ev', 'gateway CPU µs', 'redis CPU µs', 'redis exec µs', 'redis cmds', 'receiver CPU µs'], cost));
+    fmt(t.usage.redisScriptUs, 1), fmt(t.usage.redisCalls, 1), fmt(t.usage.receiverUs)]);
+  console.log('\nWhere the time goes (per delivered event; CPU µs from /proc and INFO cpu, script time and commands from INFO commandstats):\n' +
+    table(['run', 'events', 'ev/s', 'wall µs/ev', 'gateway CPU µs', 'redis CPU µs', 'script µs', 'redis cmds', 'receiver CPU µs'], cost));
+  for (const t of [r.rd1, r.bq1]) {
+    console.log(`Redis time by command, ${t.label} (µs per event): ${t.usage.topCommands.map(([c, us]) => `${c} ${fmt(us, 1)}`).join(', ')}`);
+  }
   for (const t of invalid) console.log(`INVALID: ${t.label}: ${t.done.outOfOrder} out of order, ${t.done.duplicates} duplicates at the receiver`);
   if (PROFILE_DIR) console.log(`CPU profiles (open in Chrome DevTools or speedscope): ${PROFILE_DIR}`);
 }

@@ -2,9 +2,9 @@
 // planEndpoint (pure) → apply the actions in order. An action that fails throws, and the work
 // queue retries the key with backoff; everything here is safe to repeat.
 import type { Log } from '../lib/log.ts';
-import { apiMessage, httpStatus, type JsonPatchOp, type KubeClient } from '../k8s/client.ts';
+import { apiMessage, httpStatus, type KubeClient } from '../k8s/client.ts';
 import type { EventRecorder } from '../k8s/events.ts';
-import { ENDPOINT_KIND, FINALIZER, splitKey, type WebhookEndpointObject } from '../k8s/resources.ts';
+import { ENDPOINT_KIND, splitKey, type WebhookEndpointObject } from '../k8s/resources.ts';
 import type { ResourceValidator } from '../k8s/schema.ts';
 import type { SecretRead, SecretReader } from '../k8s/secrets.ts';
 import type { Keys } from '../store/keys.ts';
@@ -12,6 +12,7 @@ import type { RedisClient } from '../store/redis.ts';
 import type { Registry } from '../store/registry.ts';
 import { observeQueues, partitionsToObserve, readStored } from './endpoint-observe.ts';
 import { planEndpoint, type EndpointAction, type PlanOptions } from './endpoint-plan.ts';
+import { addFinalizerPatch, removeFinalizerPatch } from './finalizer.ts';
 import type { ReconcileResult } from './queue.ts';
 
 export interface EndpointReconcilerDeps {
@@ -26,20 +27,6 @@ export interface EndpointReconcilerDeps {
   get(namespace: string, name: string): WebhookEndpointObject | undefined;
   plan: PlanOptions;
   now?: () => Date;
-}
-
-/** JSON patches for the finalizer; the `test` makes a concurrent change fail (422) instead of being lost. */
-export function addFinalizerPatch(obj: WebhookEndpointObject | { metadata: WebhookEndpointObject['metadata'] }): JsonPatchOp[] {
-  const test: JsonPatchOp = { op: 'test', path: '/metadata/resourceVersion', value: obj.metadata.resourceVersion };
-  return obj.metadata.finalizers
-    ? [test, { op: 'add', path: '/metadata/finalizers/-', value: FINALIZER }]
-    : [test, { op: 'add', path: '/metadata/finalizers', value: [FINALIZER] }];
-}
-
-export function removeFinalizerPatch(obj: { metadata: WebhookEndpointObject['metadata'] }): JsonPatchOp[] | undefined {
-  const i = (obj.metadata.finalizers ?? []).indexOf(FINALIZER);
-  if (i < 0) return undefined;
-  return [{ op: 'test', path: `/metadata/finalizers/${i}`, value: FINALIZER }, { op: 'remove', path: `/metadata/finalizers/${i}` }];
 }
 
 export function createEndpointReconciler(deps: EndpointReconcilerDeps): (key: string) => Promise<ReconcileResult> {

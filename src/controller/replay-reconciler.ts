@@ -9,7 +9,7 @@ import type { EventRecorder } from '../k8s/events.ts';
 import { REPLAY_KIND, splitKey, type ReplayRequestObject } from '../k8s/resources.ts';
 import type { ResourceValidator } from '../k8s/schema.ts';
 import type { ReplayEngine } from '../replay/engine.ts';
-import { addFinalizerPatch, removeFinalizerPatch } from './endpoint-reconciler.ts';
+import { addFinalizerPatch, removeFinalizerPatch } from './finalizer.ts';
 import type { ReconcileResult } from './queue.ts';
 import { planReplay, type ReplayAction, type ReplayObserved } from './replay-plan.ts';
 

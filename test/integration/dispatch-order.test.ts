@@ -218,6 +218,17 @@ interface DeliveryRecord {
   attempts: AttemptRecord[];
 }
 
+/**
+ * The receiver counts a 2xx before the dispatcher has recorded it: waits (bounded; Redis has no
+ * event to wait on) until the endpoint's delivered counter reaches `events`.
+ */
+async function recorded(c: Cluster, ep: ResolvedEndpoint, events: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Number(await c.client.hget(c.keys.endpoint(ep.id).stats, 'delivered')) < events && Date.now() < deadline) {
+    await new Promise((ok) => setTimeout(ok, 20));
+  }
+}
+
 /** The classification each of the receiver's answers must be recorded with (invariant 4). */
 const EXPECTED_CLASSIFICATION: Record<AnswerKind, string> = {
   ok: 'consumer_2xx', status5xx: 'consumer_5xx', drop: 'connection_error', slow: 'consumer_response_timeout', hold: 'dispatcher_lost',
@@ -233,9 +244,7 @@ const EXPECTED_CLASSIFICATION: Record<AnswerKind, string> = {
  */
 async function expectSettled(c: Cluster, ep: ResolvedEndpoint, events: number, rcv: OrderedReceiver) {
   const k = c.keys.endpoint(ep.id);
-  // The receiver's last 2xx is ahead of the dispatcher recording it: wait (bounded) for Redis.
-  const deadline = Date.now() + 10_000;
-  while (Number(await c.client.hget(k.stats, 'delivered')) < events && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 20));
+  await recorded(c, ep, events);
   const stats = await c.client.hgetall(k.stats);
   expect(Number(stats.delivered), `${ep.id} delivered counter`).to.equal(events);
   expect(Number(stats.failed ?? 0), `${ep.id} failed counter`).to.equal(0);
@@ -629,6 +638,7 @@ describe('ordered delivery with real processes (invariants 1–3)', function () 
     await r.until('the successor delivers everything', () => r.firsts >= N, 30_000);
     const frozenMs = Date.now() - frozenAt;
     expect(frozenMs, 'frozen longer than the lease').to.be.greaterThan(LEASE_TTL_MS);
+    await recorded(c, ep, N);
 
     const k = c.keys.endpoint(ep.id);
     const lease = (await c.client.get(k.lease(0))) ?? '';

@@ -96,6 +96,9 @@ describe('controller: WebhookEndpoint (real kube-apiserver 1.20, real redis-serv
     ok(await k(['create', 'secret', 'generic', 'late', '--from-literal=token=s3cret']));
     await waitForCondition(env, 'webhookendpoint', 'late-secret', 'Ready', 'True', 'Registered');
     expect((await stored('default/late-secret'))?.sourceSecrets).to.deep.equal(['s3cret']);
+    // A rotated Secret reaches Redis once its cached value expires (secretTtlMs, 1 s here).
+    ok(await k(['patch', 'secret', 'late', '--type=merge', '-p', JSON.stringify({ stringData: { token: 'rotated' } })]));
+    await waitFor('rotated secret in Redis', async () => (await stored('default/late-secret'))?.sourceSecrets[0] === 'rotated');
   });
 
   it('refuses an ordering-layout change of an active endpoint (old layout kept, rest applied) and applies it once disabled and drained', async function () {

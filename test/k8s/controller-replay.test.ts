@@ -82,7 +82,10 @@ describe('controller: ReplayRequest (real kube-apiserver 1.20, real redis-server
     });
     try {
       const name = await create({});
-      const line = await Promise.race([succeeded, new Promise<string>((_, fail) => setTimeout(() => fail(new Error(`no Succeeded line in:\n${lines.join('\n')}`)), 30_000))]);
+      let timer: NodeJS.Timeout | undefined;
+      const line = await Promise.race([succeeded, new Promise<string>((_, fail) => {
+        timer = setTimeout(() => fail(new Error(`no Succeeded line in:\n${lines.join('\n')}`)), 30_000);
+      })]).finally(() => clearTimeout(timer));
       // Printer columns: NAME ENDPOINT PHASE DELIVERED MATCHED AGE.
       expect(line).to.match(new RegExp(`^${name}\\s+orders\\s+Succeeded\\s+12\\s+12\\s`));
       expect(lines.join('\n')).to.match(/\sRunning\s/);

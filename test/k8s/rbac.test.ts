@@ -5,13 +5,14 @@
 // are checked to be the same as deploy/'s.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import type { Controller } from '../../src/controller/index.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import type { KubeTestEnv } from '../support/kube.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
-import { eventsFor, getObject, ok, startController, startKubeWithCrds, SUITE_TIMEOUT_MS, waitFor, waitForCondition, webhookEndpoint } from './support.ts';
+import { eventsFor, getObject, kubeConfigOf, ok, startController, startKubeWithCrds, SUITE_TIMEOUT_MS, waitFor, waitForCondition, webhookEndpoint } from './support.ts';
 
 const SA = 'system:serviceaccount:redeliver-system:redeliver';
 
@@ -64,8 +65,14 @@ describe('controller RBAC: deploy/rbac.yaml on an RBAC-enforcing API server (rea
     [env, redis] = await Promise.all([startKubeWithCrds({ rbac: true }), startTestRedis()]);
     app = await startTestApp({ redisUrl: redis.url, roles: ['ingest', 'dispatcher'] });
     ok(await k(['apply', '-n', 'redeliver-system', '-f', 'deploy/rbac.yaml']));
-    // A bound ServiceAccount token from the TokenRequest API (no token controller runs here).
-    const token = ok(await k(['create', 'token', 'redeliver', '-n', 'redeliver-system', '--duration=1h'])).trim();
+    // A bound ServiceAccount token from the TokenRequest API (no token controller runs here). Not
+    // `kubectl create token`: a kubectl as old as the server (1.20) does not have it.
+    const core = kubeConfigOf(env.kubeconfig).makeApiClient(CoreV1Api);
+    const request = await core.createNamespacedServiceAccountToken({
+      name: 'redeliver', namespace: 'redeliver-system', body: { spec: { audiences: [], expirationSeconds: 3600 } },
+    });
+    const token = request.status?.token ?? '';
+    expect(token).to.not.equal('');
     const config = JSON.parse(readFileSync(env.kubeconfig, 'utf8')) as { users: Array<{ user: { token: string } }> };
     config.users[0]!.user.token = token;
     saKubeconfig = join(env.dir, 'kubeconfig-redeliver-sa');

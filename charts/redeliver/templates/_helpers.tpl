@@ -156,15 +156,21 @@ spec:
           args: [{{ $role | quote }}]
           env:
             {{- include "redeliver.redisEnv" $root | nindent 12 }}
-            {{- if ne $role "api" }}
+            # Every role reads the endpoint registry, whose secrets are sealed with this key.
             - name: REDELIVER_SECRET_KEY
               valueFrom:
                 secretKeyRef:
                   name: {{ $root.Values.secretKey.existingSecret }}
                   key: {{ $root.Values.secretKey.key }}
-            {{- else }}
+            {{- if eq $role "api" }}
             - name: REDELIVER_API_KEYS_FILE
               value: {{ printf "/etc/redeliver/api-keys/%s" $root.Values.api.apiKeys.key | quote }}
+            {{- end }}
+            {{- if eq $role "controller" }}
+            - name: REDELIVER_NAMESPACE
+              valueFrom:
+                fieldRef:
+                  fieldPath: metadata.namespace
             {{- end }}
             - name: POD_NAMESPACE
               valueFrom:
