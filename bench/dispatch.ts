@@ -444,7 +444,8 @@ async function redeliverThroughput(s: Stack, receiver: Forked, endpoints: number
   process.stderr.write(`  ${label}: resumed, delivering…\n`);
   const [result, usage] = await usageOf({ gateway: s.dispatcher.pid, receiver: receiver.proc.pid }, s.client, () => total, async () => {
     const t0 = hr();
-    await Promise.all(eps.map((ep) => s.registry.setPaused(ep.id, false)));
+    // Resumed through the resource (spec.paused), as `kubectl apply` would do it.
+    await Promise.all(eps.map((ep) => s.registry.put({ ...ep, spec: { ...ep.spec, paused: false }, updatedAt: new Date().toISOString() })));
     const d = await done;
     return { d, t0 };
   });

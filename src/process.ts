@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
+import type { RedisOptions } from 'ioredis';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from './config/index.ts';
 export type { RoleHandle, Shared } from './lib/runtime.ts';
@@ -65,8 +66,8 @@ export async function startProcess(opts: {
   if (!secretKey) throw new Error('REDELIVER_SECRET_KEY is required outside standalone mode (32 bytes, base64)');
 
   const connections: RedisClient[] = [];
-  const connect = (name: string) => {
-    const c = createRedis(redisUrl, { connectionName: `redeliver:${name}` });
+  const connect = (name: string, extra: RedisOptions = {}) => {
+    const c = createRedis(redisUrl, { connectionName: `redeliver:${name}`, ...extra });
     c.on('error', (err: Error) => log.debug({ conn: name, err: err.message }, 'redis connection error'));
     connections.push(c);
     return c;

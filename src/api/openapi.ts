@@ -101,7 +101,7 @@ const schemas = {
     required: ['id', 'namespace', 'name', 'generation', 'state', 'paused', 'ingest_path', 'updated_at', 'spec', 'health'],
     properties: {
       id: S.str, namespace: S.str, name: S.str, generation: S.int, state: { enum: ['active', 'disabled', 'archived'] },
-      paused: { type: 'boolean' }, ingest_path: S.str, updated_at: S.time,
+      paused: { type: 'boolean' }, paused_by_operator: { type: 'boolean' }, ingest_path: S.str, updated_at: S.time,
       spec: { type: 'object', description: 'The WebhookEndpoint spec, without secrets: header values and URL credentials are redacted' },
       health: ref('EndpointHealth'),
     },

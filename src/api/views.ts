@@ -4,7 +4,7 @@
 // bodies or signature headers (seed 002); signature headers are withheld from everyone — they are
 // verification material, useless after the fact.
 import type { ApiScope } from '../config/index.ts';
-import { ingestPath, type ResolvedEndpoint } from '../domain/endpoint.ts';
+import { ingestPath, isPaused, type ResolvedEndpoint } from '../domain/endpoint.ts';
 import type { ReplayStatus } from '../replay/status.ts';
 import type { Attempt } from '../store/deliveries.ts';
 import type { EndpointHealth } from '../store/health.ts';
@@ -125,7 +125,7 @@ function safeSpec(ep: ResolvedEndpoint, scope: ApiScope): Json {
 
 export function endpointView(ep: ResolvedEndpoint, h: EndpointHealth, scope: ApiScope): Json {
   return {
-    id: ep.id, namespace: ep.namespace, name: ep.name, generation: ep.generation, state: ep.spec.state, paused: ep.spec.paused,
+    id: ep.id, namespace: ep.namespace, name: ep.name, generation: ep.generation, state: ep.spec.state, paused: isPaused(ep), paused_by_operator: ep.operatorPaused === true,
     ingest_path: ingestPath(ep.id), updated_at: ep.updatedAt, spec: safeSpec(ep, scope),
     health: {
       backlog: h.backlog,

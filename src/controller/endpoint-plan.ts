@@ -154,7 +154,8 @@ function guardLayout(endpoint: ResolvedEndpoint, observed: EndpointObserved, opt
 /** Same registry content, ignoring updatedAt. */
 export function sameEndpoint(a: ResolvedEndpoint | undefined, b: ResolvedEndpoint): boolean {
   if (!a) return false;
-  return sameJson({ ...a, updatedAt: '' }, { ...b, updatedAt: '' });
+  // operatorPaused is the management API's override, kept beside the spec: not the resource's.
+  return sameJson({ ...a, updatedAt: '', operatorPaused: undefined }, { ...b, updatedAt: '', operatorPaused: undefined });
 }
 
 function registeredMessage(res: WebhookEndpointObject, ep: ResolvedEndpoint): string {

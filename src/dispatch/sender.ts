@@ -85,7 +85,9 @@ function errCode(err: unknown): string {
     if (typeof code === 'string' && code !== 'UND_ERR_SOCKET' && code !== 'UND_ERR_CONNECT') return code;
     e = (e as { cause?: unknown }).cause;
   }
-  return (err as { code?: string }).code ?? (err as Error).name ?? 'unknown';
+  // AbortSignal.timeout's TimeoutError has a numeric `code` (23): use the name then.
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : ((err as Error).name ?? 'unknown');
 }
 
 function classifyError(err: unknown): Exclude<AttemptResult, { kind: 'response' }>['classification'] {

@@ -6,15 +6,18 @@
 // the new owner re-sends an in-flight head (same webhook-id) only after its request must have
 // timed out. Before each send the loop also checks its lease is still valid by its own monotonic
 // clock, so a process frozen (SIGSTOP, GC) past its lease does not send once it resumes.
-import { onExhausted, type ResolvedEndpoint } from '../domain/endpoint.ts';
+import { isPaused, onExhausted, type ResolvedEndpoint } from '../domain/endpoint.ts';
 import { classify, type Outcome } from '../domain/outcome.ts';
 import { signStandardWebhook } from '../lib/standard-webhooks.ts';
 import type { Shared } from '../lib/runtime.ts';
-import { claimHead, finishAndClaim, type ClaimedDelivery, type FinishOutcome, type HeadAnswer, type Lease } from '../store/dispatch.ts';
+import { claimHead, finishAndClaim, unclaim, type ClaimedDelivery, type FinishOutcome, type HeadAnswer, type Lease } from '../store/dispatch.ts';
+import type { RedisClient } from '../store/redis.ts';
 import type { Sender, SendResult } from './sender.ts';
 
 export interface WorkerDeps {
   shared: Shared;
+  /** The dispatcher's own connection (no auto-pipelining) for the fenced scripts. */
+  redis: RedisClient;
   sender: Sender;
   lease: Lease;
   /** Monotonic time (performance.now()) until which the lease is surely still ours. */
@@ -50,6 +53,8 @@ export function startWorker(d: WorkerDeps): Worker {
 
   const takeoverMs = () => (endpoint()?.spec.destination.timeoutSeconds ?? 30) * 1000 + 1000;
 
+  const claim = () => claimHead(d.redis, shared.keys, lease, d.now(), takeoverMs());
+
   const step = async (answer: HeadAnswer): Promise<HeadAnswer | undefined> => {
     switch (answer.type) {
       case 'fenced':
@@ -58,30 +63,43 @@ export function startWorker(d: WorkerDeps): Worker {
       case 'empty':
       case 'blocked':
         await sleep(d.idlePollMs);
-        return claimHead(shared.redis, shared.keys, lease, d.now(), takeoverMs());
+        return stopped ? undefined : claim();
       case 'wait':
         await sleep(Math.min(answer.ms, d.idlePollMs));
-        return claimHead(shared.redis, shared.keys, lease, d.now(), takeoverMs());
+        return stopped ? undefined : claim();
       case 'send':
         return deliver(answer.delivery);
     }
   };
 
-  const deliver = async (claimed: ClaimedDelivery): Promise<HeadAnswer | undefined> => {
+  /** Gives the claimed head back unsent (stopping, lease expired by our clock, or paused). */
+  const giveBack = (claimed: ClaimedDelivery) => unclaim(d.redis, shared.keys, lease, claimed.fields.id!);
+
+  /** Paused: the head goes back unsent; claim again once resumed. */
+  const whilePaused = async (claimed: ClaimedDelivery): Promise<HeadAnswer | undefined> => {
+    await giveBack(claimed);
     let ep = endpoint();
-    // Paused: hold the claimed head (it stays ours) until resumed.
-    while (!stopped && ep && ep.spec.paused) {
+    while (!stopped && ep && isPaused(ep)) {
       await sleep(d.idlePollMs);
       ep = endpoint();
     }
-    if (stopped || !ep || performance.now() >= d.leaseValidUntil()) return undefined;
+    return stopped || !ep ? undefined : claim();
+  };
+
+  const deliver = async (claimed: ClaimedDelivery): Promise<HeadAnswer | undefined> => {
+    const ep = endpoint();
+    if (ep && isPaused(ep)) return whilePaused(claimed);
+    if (stopped || !ep || performance.now() >= d.leaseValidUntil()) {
+      await giveBack(claimed);
+      return undefined;
+    }
     const sent = await send(ep, claimed);
     const attempt = Number(claimed.fields.attempts);
     const outcome = classify(sent.result, {
       attempt, maxAttempts: Number(claimed.fields.max_attempts), retry: ep.spec.retry, nowMs: d.now(), random: d.random(),
     });
     record(ep, sent, outcome);
-    return finishAndClaim(shared.redis, shared.keys, lease, d.now(), takeoverMs(), {
+    return finishAndClaim(d.redis, shared.keys, lease, d.now(), takeoverMs(), {
       deliveryId: claimed.fields.id!,
       outcome: finishOutcome(ep, outcome),
       attempt: {
@@ -95,7 +113,7 @@ export function startWorker(d: WorkerDeps): Worker {
       responseBody: sent.body,
       error: sent.error,
       classification: outcome.type === 'delivered' ? '' : outcome.classification,
-      nextAttemptMs: outcome.type === 'retry' ? d.now() + outcome.delayMs : undefined,
+      retryDelayMs: outcome.type === 'retry' ? outcome.delayMs : undefined,
       retentionSeconds: ep.spec.retention.seconds,
     });
   };
@@ -131,8 +149,10 @@ export function startWorker(d: WorkerDeps): Worker {
   };
 
   const run = async () => {
-    let answer: HeadAnswer | undefined = await claimHead(shared.redis, shared.keys, lease, d.now(), takeoverMs());
+    let answer: HeadAnswer | undefined = await claim();
     while (!stopped && answer) answer = await step(answer);
+    // Stopped right after finish claimed the next head: hand it back for the next owner.
+    if (answer?.type === 'send') await giveBack(answer.delivery);
   };
 
   const loop = (async () => {

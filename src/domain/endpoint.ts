@@ -82,7 +82,17 @@ export interface ResolvedEndpoint {
   sourceSecrets: string[];
   /** Outbound Standard Webhooks signing secret (`whsec_…`), when signing is configured. */
   signingSecret?: string;
+  /**
+   * Paused through the management API: an operator override kept in Redis beside the
+   * resource-owned spec, so the controller (which owns `spec`) does not undo it.
+   */
+  operatorPaused?: boolean;
   updatedAt: string;
+}
+
+/** Deliveries wait while the resource says so (spec.paused) or an operator paused them. */
+export function isPaused(ep: ResolvedEndpoint): boolean {
+  return ep.spec.paused || ep.operatorPaused === true;
 }
 
 export function endpointId(namespace: string, name: string): string {

@@ -1,6 +1,7 @@
 // What every role is built from (made once by the composition root, src/process.ts) and what a
 // role hands back. Types only.
 import type Koa from 'koa';
+import type { RedisOptions } from 'ioredis';
 import type { Config } from '../config/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { Keys } from '../store/keys.ts';
@@ -18,7 +19,7 @@ export interface Shared {
   registry: Registry;
   endpoints: RegistryCache;
   /** Opens another connection (blocking reads and pub/sub need their own). */
-  connect(name: string): RedisClient;
+  connect(name: string, opts?: RedisOptions): RedisClient;
 }
 
 export interface RoleHandle {

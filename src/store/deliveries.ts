@@ -41,16 +41,17 @@ export async function getAttempts(redis: RedisClient, keys: Keys, endpointId: st
  */
 export async function resendDelivery(
   redis: RedisClient, keys: Keys, endpointId: string, sourceId: string, origin = 'resend', partition?: number,
-): Promise<{ id: string; resendSeq: number }> {
+): Promise<{ id: string; resendSeq: number; record: DeliveryRecord }> {
   const k = keys.endpoint(endpointId);
   const p = partition ?? Number(await redis.hget(k.delivery(sourceId), 'partition'));
   const newId = uuidv7();
   const reply = (await redis.runScript('rdResend',
     [k.delivery(sourceId), k.delivery(newId), k.endpoint, k.queue(Number.isFinite(p) ? p : 0), k.deliveryLog, k.stats, k.resendSeq, k.latestDelivery],
-    [newId, new Date().toISOString(), keys.wakeChannel, endpointId, '', origin])) as [string, string?, number?];
+    [newId, new Date().toISOString(), keys.wakeChannel, endpointId, '', origin])) as [string, string?, number?, string[]?];
   switch (reply[0]) {
     case 'ok':
-      return { id: newId, resendSeq: Number(reply[2]) };
+      // The record as created (PENDING): the dispatcher may already be sending it.
+      return { id: newId, resendSeq: Number(reply[2]), record: fromFlat(reply[3] ?? []) };
     case 'not_found':
       throw notFound(`delivery "${sourceId}" not found`);
     case 'not_resendable':
@@ -68,7 +69,7 @@ export async function resendDelivery(
  */
 export async function unblockPartition(
   redis: RedisClient, keys: Keys, endpointId: string, partition: number, action: 'retry' | 'skip', retentionSeconds: number,
-): Promise<{ blockedId: string; newId: string | undefined }> {
+): Promise<{ blockedId: string; newId: string | undefined; record: DeliveryRecord | undefined }> {
   const k = keys.endpoint(endpointId);
   const blockedId = await redis.hget(k.blocked, String(partition));
   if (!blockedId) throw conflict('not_blocked', `partition ${partition} of endpoint "${endpointId}" is not blocked`);
@@ -76,9 +77,15 @@ export async function unblockPartition(
   const reply = (await redis.runScript('rdUnblock',
     [k.blocked, k.queue(partition), k.front(partition), k.delivery(blockedId), k.delivery(newId), k.deliveryLog, k.resendSeq, k.attempts(blockedId), k.latestDelivery],
     [partition, action, newId, new Date().toISOString(), CONSUMER_GROUP, consumerName(partition), keys.wakeChannel, endpointId, retentionSeconds],
-  )) as [string, string?, string?];
+  )) as [string, string?, string?, string[]?];
   if (reply[0] !== 'ok') throw conflict('not_blocked', `partition ${partition} of endpoint "${endpointId}" is not blocked`);
-  return { blockedId: reply[1]!, newId: reply[2] || undefined };
+  return { blockedId: reply[1]!, newId: reply[2] || undefined, record: reply[2] ? fromFlat(reply[3] ?? []) : undefined };
+}
+
+function fromFlat(flat: string[]): DeliveryRecord {
+  const out: DeliveryRecord = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
+  return out;
 }
 
 /** Blocked partitions of an endpoint: partition → delivery id. */

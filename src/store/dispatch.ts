@@ -45,7 +45,8 @@ export interface FinishInput {
   responseBody: string;
   error: string;
   classification: string;
-  nextAttemptMs: number | undefined;
+  /** Retry delay (ms from now by Redis' clock); undefined unless the outcome is retry. */
+  retryDelayMs: number | undefined;
   retentionSeconds: number;
 }
 
@@ -79,12 +80,18 @@ export async function finishAndClaim(
 ): Promise<HeadAnswer> {
   const { keys: ks, args } = headKeysAndArgs(keys, lease, nowMs, takeoverMs);
   const k = keys.endpoint(lease.endpointId);
-  const next = f.nextAttemptMs;
+  const delay = f.retryDelayMs;
   const reply = await redis.runScriptBuffer('rdFinish', [...ks, k.delivery(f.deliveryId), k.attempts(f.deliveryId), k.stats, k.endpoint], [
     ...args, f.deliveryId, f.outcome, JSON.stringify(f.attempt), f.source, f.queueEntryId, f.statusCode ?? '', f.responseBody,
-    f.error, f.classification, next ?? '', next === undefined ? '' : new Date(next).toISOString(), f.retentionSeconds, k.base,
+    f.error, f.classification, delay ?? '', delay === undefined ? '' : new Date(nowMs + delay).toISOString(), f.retentionSeconds, k.base,
   ]);
   return parseHead(reply as unknown[]);
+}
+
+/** Gives back a claimed head that was not sent (see lua/unclaim.lua). */
+export async function unclaim(redis: RedisClient, keys: Keys, lease: Lease, deliveryId: string): Promise<boolean> {
+  const k = keys.endpoint(lease.endpointId);
+  return Number(await redis.runScript('rdUnclaim', [k.lease(lease.partition), k.delivery(deliveryId)], [`${lease.owner}:${lease.token}`])) === 1;
 }
 
 const str = (v: unknown) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v));

@@ -14,6 +14,7 @@ const SCRIPTS = {
   rdReplayBatch: 5,
   rdReleaseHold: -1,
   rdTrim: 4,
+  rdUnclaim: 2,
   rdEventsMeta: 2,
   rdReplayCreate: 3,
   rdReplayTransition: 1,

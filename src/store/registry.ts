@@ -24,8 +24,9 @@ export interface Registry {
 
 export function createRegistry(redis: Redis, keys: Keys, secretKey: Buffer): Registry {
   const encode = (ep: ResolvedEndpoint): string => {
+    const { operatorPaused: _kept, ...rest } = ep;
     const stored: StoredEndpoint = {
-      ...ep,
+      ...rest,
       sourceSecrets: ep.sourceSecrets.map((s) => seal(secretKey, s)),
       ...(ep.signingSecret ? { signingSecret: seal(secretKey, ep.signingSecret) } : {}),
     };
@@ -41,8 +42,11 @@ export function createRegistry(redis: Redis, keys: Keys, secretKey: Buffer): Reg
   };
 
   const get = async (id: string) => {
-    const json = await redis.hget(keys.endpoint(id).endpoint, 'config');
-    return json ? decode(json) : undefined;
+    const [json, paused] = await redis.hmget(keys.endpoint(id).endpoint, 'config', 'operator_paused');
+    if (!json) return undefined;
+    const ep = decode(json);
+    if (paused === '1') ep.operatorPaused = true;
+    return ep;
   };
 
   const update = async (id: string, change: (ep: ResolvedEndpoint) => void) => {
@@ -77,7 +81,11 @@ export function createRegistry(redis: Redis, keys: Keys, secretKey: Buffer): Reg
       await redis.publish(keys.registryChannel, ep.id);
     },
     setState: (id, state) => update(id, (ep) => (ep.spec.state = state)),
-    setPaused: (id, paused) => update(id, (ep) => (ep.spec.paused = paused)),
+    async setPaused(id, paused) {
+      // A field of its own, not the spec: the spec belongs to the resource (and the controller).
+      await redis.hset(keys.endpoint(id).endpoint, 'operator_paused', paused ? '1' : '0');
+      await redis.publish(keys.registryChannel, id);
+    },
     get,
     async list() {
       const ids = await redis.smembers(keys.endpointIndex);

@@ -81,8 +81,7 @@ export function deliveryRoutes(router: Router, deps: ApiDeps): void {
     const endpointId = await locateDelivery(deps.redis, deps.keys, id);
     if (!endpointId) throw notFound(`delivery "${id}" not found`);
     const created = await resendDelivery(deps.redis, deps.keys, endpointId, id);
-    const d = await getDelivery(deps.redis, deps.keys, endpointId, created.id);
-    if (!d) throw notFound(`delivery "${created.id}" not found`);
+    const d = created.record;
     note.detail = { new_delivery_id: created.id, resend_seq: created.resendSeq };
     ctx.status = 201;
     ctx.body = deliveryView(d, scopeOf(ctx));

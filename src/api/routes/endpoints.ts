@@ -4,7 +4,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { AppError, badRequest, conflict } from '../../errors/index.ts';
 import { partitionCount, type ResolvedEndpoint } from '../../domain/endpoint.ts';
-import { blockedPartitions, getDelivery, unblockPartition } from '../../store/deliveries.ts';
+import { blockedPartitions, unblockPartition } from '../../store/deliveries.ts';
 import { endpointHealth } from '../../store/health.ts';
 import { operatorWrite, scopeOf, type ApiDeps } from '../deps.ts';
 import { readJson, readQuery } from '../http.ts';
@@ -47,7 +47,7 @@ async function unblock(ctx: Context, deps: ApiDeps) {
   const partition = choosePartition(ep, await blockedPartitions(deps.redis, deps.keys, ep.id), body.partition);
   const res = await unblockPartition(deps.redis, deps.keys, ep.id, partition, body.action, ep.spec.retention.seconds);
   note.detail = { ...note.detail, partition, blocked_delivery_id: res.blockedId, new_delivery_id: res.newId ?? null };
-  const created = res.newId ? await getDelivery(deps.redis, deps.keys, ep.id, res.newId) : undefined;
+  const created = res.record;
   ctx.body = {
     endpoint_id: ep.id, partition, action: body.action, blocked_delivery_id: res.blockedId,
     new_delivery: created ? deliveryView(created, scopeOf(ctx)) : null,

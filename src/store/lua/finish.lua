@@ -7,7 +7,7 @@
   ARGV[1..8] as head.lua
   ARGV[9] delivery id  ARGV[10] outcome  ARGV[11] attempt record (JSON)  ARGV[12] source ('front'|'queue')
   ARGV[13] queue entry id  ARGV[14] status code ('' = none)  ARGV[15] response body (≤ 4 KB)
-  ARGV[16] error ('' = none)  ARGV[17] classification  ARGV[18] next attempt ms  ARGV[19] next attempt ISO
+  ARGV[16] error ('' = none)  ARGV[17] classification  ARGV[18] retry delay ms (from now, by Redis' clock)  ARGV[19] next attempt ISO (for display)
   ARGV[20] retention seconds (terminal records expire after it)
   ARGV[21] the endpoint's key base (`<p>:{endpoint}:`), for the replay counters of replay deliveries
   Returns { 'fenced' } | { 'stale' } (the delivery is no longer this owner's) | claim_head's answer.
@@ -34,7 +34,7 @@ if outcome == 'delivered' then
   redis.call('HINCRBY', KEYS[8], 'delivered', 1)
   redis.call('HSET', KEYS[8], 'last_delivered_at', h.now_iso)
 elseif outcome == 'retry' then
-  redis.call('HSET', dkey, 'status', 'PENDING', 'next_attempt_ms', ARGV[18], 'next_attempt_at', ARGV[19])
+  redis.call('HSET', dkey, 'status', 'PENDING', 'next_attempt_ms', redis_now_ms() + tonumber(ARGV[18]), 'next_attempt_at', ARGV[19])
   return claim_head(h)
 else
   redis.call('HSET', dkey, 'status', 'FAILED', 'next_attempt_at', '', 'next_attempt_ms', '')

@@ -7,6 +7,13 @@
   Delivery hashes are addressed from a prefix passed in ARGV: every key shares the endpoint's
   hash tag, so this stays within one Redis Cluster slot (the same approach bullmq takes).
 ]]
+-- Time comes from Redis itself, so dispatchers with skewed clocks agree on due times and on
+-- when an in-flight attempt of a dead owner must have timed out.
+local function redis_now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
 local function fenced(leaseKey, owner)
   return redis.call('GET', leaseKey) == owner
 end
@@ -42,7 +49,7 @@ local function drop_head(queue, front, group, source, qid)
 end
 
 --[[
-  h = { lease, queue, front, blocked, events, dprefix, owner, now_ms, now_iso, partition,
+  h = { lease, queue, front, blocked, events, dprefix, owner, now_ms (unused: Redis TIME is used), now_iso, partition,
         group, consumer, takeover_ms, retention }
   Returns one of
     { 'empty' } | { 'blocked', delivery id } | { 'wait', ms }
@@ -60,7 +67,7 @@ local function claim_head(h)
       -- Expired by retention or already finished (a race with unblock): not a head any more.
       drop_head(h.queue, h.front, h.group, source, qid)
     else
-      local now = tonumber(h.now_ms)
+      local now = redis_now_ms()
       if d.status == 'SENDING' then
         -- Left in flight by an earlier owner. Its request may still be running: wait until it
         -- must have timed out before sending again (same webhook-id: at-least-once).
@@ -75,7 +82,7 @@ local function claim_head(h)
       end
       local attempts = tonumber(d.attempts or '0') + 1
       redis.call('HSET', dkey, 'status', 'SENDING', 'attempts', attempts, 'last_attempt_at', h.now_iso,
-        'last_attempt_ms', h.now_ms, 'send_token', h.owner, 'updated_at', h.now_iso)
+        'last_attempt_ms', now, 'send_token', h.owner, 'updated_at', h.now_iso)
       local flat = redis.call('HGETALL', dkey)
       local ev = redis.call('XRANGE', h.events, d.event_sid, d.event_sid)
       local headers, body = '{}', ''

@@ -6,7 +6,7 @@
   KEYS[8] latest-delivery hash
   ARGV[1] new delivery id  ARGV[2] now ISO  ARGV[3] wake channel  ARGV[4] endpoint id
   ARGV[5] (unused)  ARGV[6] origin ('resend')
-  Returns { 'ok', new id, resend_seq } | { 'not_found' } | { 'not_resendable', status } | { 'endpoint_not_active', state }
+  Returns { 'ok', new id, resend_seq, the new record as created (flat field list) } | { 'not_found' } | { 'not_resendable', status } | { 'endpoint_not_active', state }
 ]]
 local src = redis.call('HMGET', KEYS[1], 'status', 'event_id', 'event_type', 'event_sid', 'partition',
   'ordering_key', 'max_attempts', 'endpoint_id')
@@ -25,4 +25,4 @@ redis.call('XADD', KEYS[4], '*', 'd', ARGV[1])
 redis.call('XADD', KEYS[5], '*', 'd', ARGV[1])
 redis.call('HINCRBY', KEYS[6], 'resent', 1)
 redis.call('PUBLISH', ARGV[3], ARGV[4] .. '|' .. src[5])
-return { 'ok', ARGV[1], seq }
+return { 'ok', ARGV[1], seq, redis.call('HGETALL', KEYS[2]) }

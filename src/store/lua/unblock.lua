@@ -6,7 +6,7 @@
   KEYS[9] latest-delivery hash
   ARGV[1] partition  ARGV[2] action  ARGV[3] new delivery id  ARGV[4] now ISO  ARGV[5] group
   ARGV[6] consumer  ARGV[7] wake channel  ARGV[8] endpoint id  ARGV[9] retention seconds
-  Returns { 'ok', blocked id, new id or '' } | { 'not_blocked' }
+  Returns { 'ok', blocked id, new id or '', the new record as created (flat) } | { 'not_blocked' }
 ]]
 local id = redis.call('HGET', KEYS[1], ARGV[1])
 if not id then return { 'not_blocked' } end
@@ -25,7 +25,7 @@ if retention and retention > 0 then
   redis.call('EXPIRE', KEYS[4], retention)
   redis.call('EXPIRE', KEYS[8], retention)
 end
-local new_id = ''
+local new_id, created = '', {}
 if ARGV[2] == 'retry' then
   local src = redis.call('HMGET', KEYS[4], 'event_id', 'event_type', 'event_sid', 'partition', 'ordering_key',
     'max_attempts', 'endpoint_id')
@@ -38,7 +38,8 @@ if ARGV[2] == 'retry' then
     'origin', 'unblock')
   redis.call('LPUSH', KEYS[3], new_id)
   redis.call('HSET', KEYS[9], src[1], new_id)
+  created = redis.call('HGETALL', KEYS[5])
   redis.call('XADD', KEYS[6], '*', 'd', new_id)
 end
 redis.call('PUBLISH', ARGV[7], ARGV[8] .. '|' .. ARGV[1])
-return { 'ok', id, new_id }
+return { 'ok', id, new_id, created }
