@@ -70,9 +70,12 @@ export function attemptView(a: Attempt & { next_attempt_in_ms?: number | null })
   });
 }
 
-/** Signature headers of the providers Redeliver verifies (and of common others). */
+/**
+ * Verification material never shown (seed 002): the providers' signature headers, and headers
+ * that carry shared secrets or credentials (GitLab's X-Gitlab-Token, API keys, auth tokens).
+ */
 const SIGNATURE_HEADERS = [/^stripe-signature$/, /^x-hub-signature/, /^x-shopify-hmac-sha256$/, /^webhook-signature$/, /^svix-signature$/,
-  /^paypal-transmission-sig$/, /signature/];
+  /^paypal-transmission-sig$/, /signature/, /sig$/, /token/, /secret/, /api-?key/, /auth/, /password/, /credential/, /^cookie$/];
 
 export function withoutSignatures(headers: Record<string, string>, endpointHmacHeader: string | undefined): Record<string, string> {
   const hmac = endpointHmacHeader?.toLowerCase();

@@ -53,6 +53,7 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
   let subscriber: RedisClient | undefined;
   let redis: RedisClient | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let maintenanceTimer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> = Promise.resolve();
   let closed = false;
   let lastRetention = 0;
@@ -125,17 +126,31 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
       else await renew(key, o);
     }
     for (const [key, [ep, p]] of wanted) if (!owned.has(key)) await take(ep, p);
-    await reportBacklog(shared, [...owned.values()].map((o) => o.lease));
-    if (now() - lastRetention >= (opts.retentionEveryMs ?? 60_000)) {
-      lastRetention = now();
-      await retention();
+  };
+
+  // Backlog gauges and retention run beside the tick, never inside it: the tick renews leases.
+  let maintaining = false;
+  const maintain = async () => {
+    if (maintaining || closed) return;
+    maintaining = true;
+    try {
+      await reportBacklog(shared, [...owned.values()].map((o) => o.lease));
+      if (now() - lastRetention >= (opts.retentionEveryMs ?? 60_000)) {
+        lastRetention = now();
+        await retention();
+      }
+    } catch (err) {
+      shared.log.warn({ err: (err as Error).message }, 'dispatcher maintenance failed');
+    } finally {
+      maintaining = false;
     }
   };
 
   const retention = async () => {
-    for (const o of owned.values()) {
-      const ep = o.lease.partition === 0 ? shared.endpoints.get(o.lease.endpointId) : undefined;
-      if (!ep) continue;
+    const every = opts.retentionEveryMs ?? 60_000;
+    const mine = await shared.redis.set(shared.keys.retentionLease, id, 'PX', every * 2, 'NX');
+    if (mine !== 'OK' && (await shared.redis.get(shared.keys.retentionLease)) !== id) return;
+    for (const ep of shared.endpoints.all()) {
       const removed = await applyRetention(shared, ep, now());
       if (removed > 0) shared.log.info({ endpoint: ep.id, removed }, 'retention: old events removed');
     }
@@ -162,11 +177,14 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
       schedule();
       await ticking;
       timer = setInterval(schedule, Math.max(200, Math.floor(ttl / 3)));
+      maintenanceTimer = setInterval(() => void maintain(), 5000);
+      void maintain();
     },
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(timer);
+      clearInterval(maintenanceTimer);
       await ticking;
       for (const k of [...owned.keys()]) drop(k, true);
       await Promise.all(draining.values());

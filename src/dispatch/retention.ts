@@ -2,7 +2,8 @@
 // delivery records and their attempts expire by themselves once they end (finish.lua sets the
 // TTL). An event still referenced by the head of a partition (a blocked or long-retried delivery)
 // is kept: the cut-off never passes the oldest event at a head, so nothing queued loses its payload.
-// Run by the dispatcher that owns partition 0 of the endpoint.
+// Run for every endpoint in the registry (disabled and archived ones too) by one dispatcher at a
+// time (a lease key), on its own timer, a bounded number of batches per endpoint and run.
 import { partitionCount, type ResolvedEndpoint } from '../domain/endpoint.ts';
 import type { Shared } from '../lib/runtime.ts';
 import { CONSUMER_GROUP, consumerName } from '../store/keys.ts';
@@ -32,15 +33,16 @@ export function compareStreamIds(a: string, b: string): number {
   return am - bm || as - bs;
 }
 
-export async function applyRetention(shared: Shared, ep: ResolvedEndpoint, nowMs: number): Promise<number> {
+export async function applyRetention(shared: Shared, ep: ResolvedEndpoint, nowMs: number, maxBatches = 50): Promise<number> {
   let minId = `${nowMs - ep.spec.retention.seconds * 1000}-0`;
   const head = await oldestHeadEvent(shared, ep);
   if (head && compareStreamIds(head, minId) < 0) minId = head;
   const k = shared.keys.endpoint(ep.id);
   let removed = 0;
-  for (;;) {
+  for (let i = 0; i < maxBatches; i++) {
     const n = Number(await shared.redis.runScript('rdTrim', [k.events, k.eventIndex, k.latestDelivery, k.deliveryLog], [minId, BATCH]));
     removed += n;
-    if (n < BATCH) return removed;
+    if (n < BATCH) break;
   }
+  return removed;
 }

@@ -32,7 +32,8 @@ export function createSender(opts: { allowedDestinations: readonly string[] }): 
   let closed = false;
 
   return {
-    async send(url, headers, body, timeoutMs) {
+    async send(url, headers, body, timeoutBudgetMs) {
+      const timeoutMs = Math.max(1, Math.floor(timeoutBudgetMs));
       const started = performance.now();
       const done = (r: Omit<SendResult, 'durationMs'>): SendResult => ({ ...r, durationMs: performance.now() - started });
       try {

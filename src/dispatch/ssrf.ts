@@ -25,6 +25,8 @@ export function isAllowedAddress(address: string, allow: readonly Cidr[]): boole
   let ip = ipaddr.parse(address);
   if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
   if (allow.some(([net, bits]) => net.kind() === ip.kind() && ip.match([net, bits] as never))) return true;
+  // IPv4-compatible IPv6 (::a.b.c.d, deprecated) hides IPv4 addresses from range(): refuse it.
+  if (ip.kind() === 'ipv6' && ip.match(ipaddr.parseCIDR('::/96'))) return false;
   return ip.range() === 'unicast';
 }
 

@@ -10,9 +10,13 @@ import { isPaused, onExhausted, type ResolvedEndpoint } from '../domain/endpoint
 import { classify, type Outcome } from '../domain/outcome.ts';
 import { signStandardWebhook } from '../lib/standard-webhooks.ts';
 import type { Shared } from '../lib/runtime.ts';
-import { claimHead, finishAndClaim, unclaim, type ClaimedDelivery, type FinishOutcome, type HeadAnswer, type Lease } from '../store/dispatch.ts';
+import { claimHead, finishAndClaim, unclaim, type ClaimedDelivery, type FinishInput, type FinishOutcome, type HeadAnswer, type Lease } from '../store/dispatch.ts';
+import { errorMessage } from '../errors/index.ts';
 import type { RedisClient } from '../store/redis.ts';
 import type { Sender, SendResult } from './sender.ts';
+
+/** How long an attempt's outcome is retried against an unreachable Redis before giving up. */
+const FINISH_RETRY_MS = 60_000;
 
 export interface WorkerDeps {
   shared: Shared;
@@ -53,7 +57,15 @@ export function startWorker(d: WorkerDeps): Worker {
 
   const takeoverMs = () => (endpoint()?.spec.destination.timeoutSeconds ?? 30) * 1000 + 1000;
 
-  const claim = () => claimHead(d.redis, shared.keys, lease, d.now(), takeoverMs());
+  // When the head in hand was claimed: the request's timeout counts from then, since a successor
+  // counts its takeover wait from the claim too (a stall before sending must not stretch it).
+  let claimedAt = 0;
+  const noteClaim = async (p: Promise<HeadAnswer>) => {
+    const answer = await p;
+    claimedAt = performance.now();
+    return answer;
+  };
+  const claim = () => noteClaim(claimHead(d.redis, shared.keys, lease, d.now(), takeoverMs()));
 
   const step = async (answer: HeadAnswer): Promise<HeadAnswer | undefined> => {
     switch (answer.type) {
@@ -67,6 +79,9 @@ export function startWorker(d: WorkerDeps): Worker {
       case 'wait':
         await sleep(Math.min(answer.ms, d.idlePollMs));
         return stopped ? undefined : claim();
+      case 'expired':
+        shared.log.warn({ endpoint: lease.endpointId, delivery: answer.deliveryId }, 'delivery failed: its event was removed by retention');
+        return claim();
       case 'send':
         return deliver(answer.delivery);
     }
@@ -89,17 +104,18 @@ export function startWorker(d: WorkerDeps): Worker {
   const deliver = async (claimed: ClaimedDelivery): Promise<HeadAnswer | undefined> => {
     const ep = endpoint();
     if (ep && isPaused(ep)) return whilePaused(claimed);
-    if (stopped || !ep || performance.now() >= d.leaseValidUntil()) {
+    const budgetMs = ep ? Math.floor(ep.spec.destination.timeoutSeconds * 1000 - (performance.now() - claimedAt)) : 0;
+    if (stopped || !ep || performance.now() >= d.leaseValidUntil() || budgetMs < 100) {
       await giveBack(claimed);
       return undefined;
     }
-    const sent = await send(ep, claimed);
+    const sent = await send(ep, claimed, budgetMs);
     const attempt = Number(claimed.fields.attempts);
     const outcome = classify(sent.result, {
       attempt, maxAttempts: Number(claimed.fields.max_attempts), retry: ep.spec.retry, nowMs: d.now(), random: d.random(),
     });
     record(ep, sent, outcome);
-    return finishAndClaim(d.redis, shared.keys, lease, d.now(), takeoverMs(), {
+    const finish: FinishInput = {
       deliveryId: claimed.fields.id!,
       outcome: finishOutcome(ep, outcome),
       attempt: {
@@ -115,10 +131,29 @@ export function startWorker(d: WorkerDeps): Worker {
       classification: outcome.type === 'delivered' ? '' : outcome.classification,
       retryDelayMs: outcome.type === 'retry' ? outcome.delayMs : undefined,
       retentionSeconds: ep.spec.retention.seconds,
-    });
+    };
+    return recordOutcome(finish);
   };
 
-  const send = (ep: ResolvedEndpoint, c: ClaimedDelivery): Promise<SendResult> => {
+  /**
+   * Records the outcome of a request that was sent. Retried while Redis is unreachable: the
+   * script is fenced and answers `stale` once the delivery is no longer ours, so repeating it is
+   * safe, and giving up early would lose the real outcome (and re-send a delivered event).
+   */
+  const recordOutcome = async (finish: FinishInput): Promise<HeadAnswer | undefined> => {
+    const giveUpAt = performance.now() + FINISH_RETRY_MS;
+    for (let i = 0; ; i++) {
+      try {
+        return await noteClaim(finishAndClaim(d.redis, shared.keys, lease, d.now(), takeoverMs(), finish));
+      } catch (err) {
+        if (performance.now() > giveUpAt) throw err;
+        shared.log.warn({ endpoint: lease.endpointId, partition: lease.partition, err: errorMessage(err) }, 'recording an attempt failed; retrying');
+        await new Promise((ok) => setTimeout(ok, Math.min(100 * 2 ** i, 2000)));
+      }
+    }
+  };
+
+  const send = (ep: ResolvedEndpoint, c: ClaimedDelivery, timeoutMs: number): Promise<SendResult> => {
     const f = c.fields;
     const headers: Record<string, string> = {
       'content-type': c.eventHeaders['content-type'] ?? 'application/json',
@@ -136,7 +171,7 @@ export function startWorker(d: WorkerDeps): Worker {
       headers['webhook-signature'] = signStandardWebhook(ep.signingSecret, f.event_id!, ts, c.body);
     }
     // A replay may carry its own destination (destinationOverride); the SSRF guard applies alike.
-    return d.sender.send(f.destination_url || ep.spec.destination.url, headers, c.body, ep.spec.destination.timeoutSeconds * 1000);
+    return d.sender.send(f.destination_url || ep.spec.destination.url, headers, c.body, timeoutMs);
   };
 
   const record = (ep: ResolvedEndpoint, sent: SendResult, outcome: Outcome) => {
@@ -144,7 +179,7 @@ export function startWorker(d: WorkerDeps): Worker {
     m.dispatchAttemptDuration.observe({ endpoint: ep.id, classification: outcome.classification }, sent.durationMs / 1000);
     m.dispatchDeliveries.inc({ endpoint: ep.id, outcome: finishOutcome(ep, outcome) });
     if (outcome.type !== 'delivered') {
-      shared.log.info({ endpoint: ep.id, partition: lease.partition, classification: outcome.classification, outcome: outcome.type }, 'delivery attempt failed');
+      shared.log.info({ endpoint: ep.id, partition: lease.partition, classification: outcome.classification, outcome: outcome.type, error: sent.error }, 'delivery attempt failed');
     }
   };
 
@@ -163,7 +198,7 @@ export function startWorker(d: WorkerDeps): Worker {
         return;
       } catch (err) {
         // Redis unreachable or restarted: back off and try again; nothing is lost (the head stays).
-        shared.log.warn({ err, endpoint: lease.endpointId, partition: lease.partition }, 'dispatch loop error; retrying');
+        shared.log.warn({ err: errorMessage(err), endpoint: lease.endpointId, partition: lease.partition }, 'dispatch loop error; retrying');
         if ((err as Error).message?.includes('NOGROUP')) {
           const ep = endpoint();
           if (ep) await shared.registry.ensureGroups(ep).catch(() => undefined);

@@ -39,9 +39,17 @@ export function createIngestApp(deps: IngestDeps): Koa {
     const m = ROUTE.exec(ctx.path);
     if (!m) return next();
     if (ctx.method !== 'POST') throw new AppError('method_not_allowed', 'webhooks are accepted with POST only', 405);
-    await ingest(ctx, d, now, `${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`);
+    await ingest(ctx, d, now, endpointIdFromPath(m[1]!, m[2]!));
   });
   return app;
+}
+
+function endpointIdFromPath(namespace: string, name: string): string {
+  try {
+    return `${decodeURIComponent(namespace)}/${decodeURIComponent(name)}`;
+  } catch {
+    throw new AppError('endpoint_not_found', 'no endpoint at this path (it is not valid percent-encoding)', 404);
+  }
 }
 
 async function ingest(ctx: Context, deps: IngestDeps & { ids: IdGenerator }, now: () => number, id: string) {

@@ -46,7 +46,7 @@ export async function resendDelivery(
   const p = partition ?? Number(await redis.hget(k.delivery(sourceId), 'partition'));
   const newId = uuidv7();
   const reply = (await redis.runScript('rdResend',
-    [k.delivery(sourceId), k.delivery(newId), k.endpoint, k.queue(Number.isFinite(p) ? p : 0), k.deliveryLog, k.stats, k.resendSeq, k.latestDelivery],
+    [k.delivery(sourceId), k.delivery(newId), k.endpoint, k.queue(Number.isFinite(p) ? p : 0), k.deliveryLog, k.stats, k.resendSeq, k.latestDelivery, k.events],
     [newId, new Date().toISOString(), keys.wakeChannel, endpointId, '', origin])) as [string, string?, number?, string[]?];
   switch (reply[0]) {
     case 'ok':
@@ -56,6 +56,8 @@ export async function resendDelivery(
       throw notFound(`delivery "${sourceId}" not found`);
     case 'not_resendable':
       throw conflict('not_resendable', `delivery "${sourceId}" is ${reply[1]}; only DELIVERED or FAILED deliveries can be resent`);
+    case 'event_expired':
+      throw new AppError('event_expired', `the event of delivery "${sourceId}" was removed by retention; it cannot be resent`, 410);
     case 'endpoint_not_active':
       throw conflict('endpoint_not_active', `endpoint "${endpointId}" is ${reply[1]}; resend needs an active endpoint`);
     default:

@@ -31,6 +31,7 @@ export type HeadAnswer =
   | { type: 'empty' }
   | { type: 'blocked'; deliveryId: string }
   | { type: 'wait'; ms: number }
+  | { type: 'expired'; deliveryId: string }
   | { type: 'send'; delivery: ClaimedDelivery };
 
 export type FinishOutcome = 'delivered' | 'retry' | 'deadletter' | 'block';
@@ -104,6 +105,7 @@ function parseHead(reply: unknown[]): HeadAnswer {
     case 'empty':
       return { type };
     case 'blocked':
+    case 'expired':
       return { type, deliveryId: str(reply[1]) };
     case 'wait':
       return { type, ms: Number(reply[1]) };

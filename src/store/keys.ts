@@ -72,6 +72,8 @@ export interface Keys {
   readonly audit: string;
   /** Hash: dispatcher id → heartbeat ms, for spreading partitions across live dispatchers. */
   readonly dispatchers: string;
+  /** String with TTL: the dispatcher currently applying retention to every endpoint. */
+  readonly retentionLease: string;
   /** Hash: replay id → endpoint id (the replay's own state lives under the endpoint's tag). */
   readonly replays: string;
   endpoint(endpointId: string): EndpointKeys;
@@ -88,6 +90,7 @@ export function createKeys(prefix: string): Keys {
     wakeChannel: `${prefix}:wake`,
     audit: `${prefix}:audit`,
     dispatchers: `${prefix}:dispatchers`,
+    retentionLease: `${prefix}:retention-lease`,
     replays: `${prefix}:replays`,
     endpoint(endpointId: string): EndpointKeys {
       const base = `${prefix}:{${endpointId}}`;

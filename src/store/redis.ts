@@ -9,7 +9,7 @@ const SCRIPTS = {
   rdLease: 2,
   rdHead: 5,
   rdFinish: 9,
-  rdResend: 8,
+  rdResend: 9,
   rdUnblock: 9,
   rdReplayBatch: 5,
   rdReleaseHold: -1,

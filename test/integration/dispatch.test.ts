@@ -122,7 +122,10 @@ describe('dispatcher (real redis-server, real receivers)', function () {
     const left = await client.xrange(k.events, '-', '+');
     expect(left.map((e) => e[1][1])).to.deep.equal(ids.slice(1));
     expect(await client.hexists(k.eventIndex, ids[0]!)).to.equal(0);
-    expect(await client.ttl(k.delivery(r.receipts[0]!.headers['x-redeliver-delivery-id'] as string))).to.be.within(1, 60);
+    const firstDelivery = r.receipts[0]!.headers['x-redeliver-delivery-id'] as string;
+    expect(await client.ttl(k.delivery(firstDelivery))).to.be.within(1, 60);
+    // Its record lives on, its event does not: a resend is refused instead of sending no payload.
+    await expectCode(resendDelivery(app.shared.redis, app.shared.keys, ep.id, firstDelivery), 'event_expired', 410);
   });
 
   it('classifies refused connections and blocks private destinations unless allowed', async function () {

@@ -43,7 +43,7 @@ describe('classify', function () {
 describe('SSRF guard', function () {
   it('blocks loopback, private, link-local (metadata), unique-local and mapped addresses unless allowed', function () {
     const none = parseAllowList([]);
-    for (const a of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '::1', 'fc00::1', 'fe80::1', '::ffff:127.0.0.1', '0.0.0.0', '100.64.0.1']) {
+    for (const a of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '::1', 'fc00::1', 'fe80::1', '::ffff:127.0.0.1', '::7f00:1', '::a00:1', '0.0.0.0', '100.64.0.1']) {
       expect(isAllowedAddress(a, none), a).to.equal(false);
     }
     expect(isAllowedAddress('93.184.216.34', none)).to.equal(true);

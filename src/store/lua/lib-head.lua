@@ -52,7 +52,7 @@ end
   h = { lease, queue, front, blocked, events, dprefix, owner, now_ms (unused: Redis TIME is used), now_iso, partition,
         group, consumer, takeover_ms, retention }
   Returns one of
-    { 'empty' } | { 'blocked', delivery id } | { 'wait', ms }
+    { 'empty' } | { 'blocked', delivery id } | { 'wait', ms } | { 'expired', delivery id } (failed: event gone)
     { 'send', source, qid, delivery fields (flat)…, '__event', headers json, body }
 ]]
 local function claim_head(h)
@@ -80,16 +80,20 @@ local function claim_head(h)
         local due = tonumber(d.next_attempt_ms or '') or 0
         if due > now then return { 'wait', due - now } end
       end
+      local ev = redis.call('XRANGE', h.events, d.event_sid, d.event_sid)
+      if not ev[1] then
+        -- The event is gone (retention): never send an empty body in its place.
+        redis.call('HSET', dkey, 'status', 'FAILED', 'last_failure_reason', 'event_expired', 'updated_at', h.now_iso,
+          'last_error', 'the event was removed by retention before this delivery was sent')
+        drop_head(h.queue, h.front, h.group, source, qid)
+        return { 'expired', id }
+      end
+      local e = to_map(ev[1][2])
+      local headers, body = e.h, e.b
       local attempts = tonumber(d.attempts or '0') + 1
       redis.call('HSET', dkey, 'status', 'SENDING', 'attempts', attempts, 'last_attempt_at', h.now_iso,
         'last_attempt_ms', now, 'send_token', h.owner, 'updated_at', h.now_iso)
       local flat = redis.call('HGETALL', dkey)
-      local ev = redis.call('XRANGE', h.events, d.event_sid, d.event_sid)
-      local headers, body = '{}', ''
-      if ev[1] then
-        local e = to_map(ev[1][2])
-        headers, body = e.h, e.b
-      end
       local out = { 'send', source, qid }
       for i = 1, #flat do out[#out + 1] = flat[i] end
       out[#out + 1] = '__event'

@@ -3,15 +3,19 @@
   of the source's partition. The source delivery is not touched.
   KEYS[1] source delivery hash  KEYS[2] new delivery hash  KEYS[3] endpoint registry hash
   KEYS[4] partition queue stream  KEYS[5] delivery log stream  KEYS[6] stats hash  KEYS[7] resend counters hash
-  KEYS[8] latest-delivery hash
+  KEYS[8] latest-delivery hash  KEYS[9] events stream
   ARGV[1] new delivery id  ARGV[2] now ISO  ARGV[3] wake channel  ARGV[4] endpoint id
   ARGV[5] (unused)  ARGV[6] origin ('resend')
   Returns { 'ok', new id, resend_seq, the new record as created (flat field list) } | { 'not_found' } | { 'not_resendable', status } | { 'endpoint_not_active', state }
+          | { 'event_expired' } (the event was removed by retention)
 ]]
 local src = redis.call('HMGET', KEYS[1], 'status', 'event_id', 'event_type', 'event_sid', 'partition',
   'ordering_key', 'max_attempts', 'endpoint_id')
 if not src[1] then return { 'not_found' } end
 if src[1] ~= 'DELIVERED' and src[1] ~= 'FAILED' then return { 'not_resendable', src[1] } end
+if #redis.call('XRANGE', KEYS[9], src[4], src[4]) == 0 then
+  return { 'event_expired' }
+end
 local state = redis.call('HGET', KEYS[3], 'state')
 if state ~= 'active' then return { 'endpoint_not_active', state or 'missing' } end
 local seq = redis.call('HINCRBY', KEYS[7], src[2], 1)
