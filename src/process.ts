@@ -1,6 +1,6 @@
 // The composition root: builds the shared parts (Redis clients, keys, registry, metrics) once,
 // starts the requested roles with them, and serves every role's HTTP surface on one port:
-// `/in/…` ingest, `/api/…` and `/` the API and dashboard, and /metrics, /healthz, /readyz.
+// `/in/…` ingest, `/api/…` the management API, and /metrics, /healthz, /readyz.
 // SIGTERM turns readiness off, then closes the roles, the server and Redis, in that order.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -67,7 +67,8 @@ describe('controller work queue', function () {
     expect(gaps[0]).to.be.at.least(18);
     expect(gaps[1]).to.be.at.least(38);
     expect(gaps[2]).to.be.at.least(78);
-    expect(gaps[3]).to.be.at.least(28).and.below(70);
+    // The upper bound only shows the delay was reset (not 160 ms); generous for a loaded CI machine.
+    expect(gaps[3]).to.be.at.least(28).and.below(150);
     await q.close();
   });
 
@@ -148,8 +149,8 @@ describe('Lease leader election', function () {
     const down = Date.now() - t0;
     await until('b leads', () => b.isLeader());
     const up = Date.now() - t0;
-    expect(down).to.be.below(timings.renewDeadlineMs + 300);
-    expect(up).to.be.above(down).and.below(timings.leaseDurationMs + 400);
+    expect(down).to.be.below(timings.renewDeadlineMs + 1500);
+    expect(up).to.be.above(down).and.below(timings.leaseDurationMs + 2000);
 
     store.restore('a');
     await sleep(300);
@@ -157,7 +158,7 @@ describe('Lease leader election', function () {
     const t1 = Date.now();
     await b.close();
     await until('a leads again', () => a.isLeader());
-    expect(Date.now() - t1).to.be.below(timings.leaseDurationMs / 2);
+    expect(Date.now() - t1).to.be.below(timings.leaseDurationMs);
     expect(overlap).to.equal(false);
     await a.close();
     expect(store.holder()).to.equal('');
