@@ -6,7 +6,7 @@
 // the new owner re-sends an in-flight head (same webhook-id) only after its request must have
 // timed out. Before each send the loop also checks its lease is still valid by its own monotonic
 // clock, so a process frozen (SIGSTOP, GC) past its lease does not send once it resumes.
-import { isPaused, onExhausted, type ResolvedEndpoint } from '../domain/endpoint.ts';
+import { isPaused, onExhausted, partitionCount, type ResolvedEndpoint } from '../domain/endpoint.ts';
 import { classify, type Outcome } from '../domain/outcome.ts';
 import { signStandardWebhook } from '../lib/standard-webhooks.ts';
 import type { Shared } from '../lib/runtime.ts';
@@ -101,14 +101,37 @@ export function startWorker(d: WorkerDeps): Worker {
     return stopped || !ep ? undefined : claim();
   };
 
+  // spec.rateLimit: the endpoint's rate is split evenly over its partitions, each of which
+  // spaces its sends (an approximation that needs no coordination between dispatchers).
+  let lastSendAt = -Infinity;
+  const paceMs = (ep: ResolvedEndpoint) => {
+    const perSecond = ep.spec.rateLimit?.perSecond;
+    if (!perSecond) return 0;
+    return lastSendAt + (1000 * partitionCount(ep.spec)) / perSecond - performance.now();
+  };
+
+  /** Not yet (rate limit): give the head back rather than hold it (its timeout counts from the claim). */
+  const later = async (claimed: ClaimedDelivery, waitMs: number) => {
+    await giveBack(claimed);
+    await sleep(waitMs);
+    return stopped ? undefined : claim();
+  };
+
   const deliver = async (claimed: ClaimedDelivery): Promise<HeadAnswer | undefined> => {
     const ep = endpoint();
-    if (ep && isPaused(ep)) return whilePaused(claimed);
-    const budgetMs = ep ? Math.floor(ep.spec.destination.timeoutSeconds * 1000 - (performance.now() - claimedAt)) : 0;
-    if (stopped || !ep || performance.now() >= d.leaseValidUntil() || budgetMs < 100) {
+    if (!ep || stopped) {
       await giveBack(claimed);
       return undefined;
     }
+    if (isPaused(ep)) return whilePaused(claimed);
+    const wait = paceMs(ep);
+    if (wait > 0) return later(claimed, wait);
+    const budgetMs = Math.floor(ep.spec.destination.timeoutSeconds * 1000 - (performance.now() - claimedAt));
+    if (performance.now() >= d.leaseValidUntil() || budgetMs < 100) {
+      await giveBack(claimed);
+      return undefined;
+    }
+    lastSendAt = performance.now();
     const sent = await send(ep, claimed, budgetMs);
     const attempt = Number(claimed.fields.attempts);
     const outcome = classify(sent.result, {

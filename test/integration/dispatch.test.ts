@@ -128,6 +128,18 @@ describe('dispatcher (real redis-server, real receivers)', function () {
     await expectCode(resendDelivery(app.shared.redis, app.shared.keys, ep.id, firstDelivery), 'event_expired', 410);
   });
 
+  it('spaces deliveries by spec.rateLimit', async function () {
+    const r = await receiver();
+    const ep = endpoint({ name: 'paced', spec: { source: { provider: 'none' }, destination: { url: r.url }, rateLimit: { perSecond: 20 } } });
+    await app.putEndpoint(ep);
+    for (let n = 0; n < 6; n++) await app.post('/in/default/paced', JSON.stringify({ n }));
+    await r.until((rs) => rs.length >= 6);
+    const gaps = r.receipts.slice(1).map((x, i) => x.at - r.receipts[i]!.at);
+    // 20/s on one partition: at least ~50 ms apart (a little slack for timer granularity).
+    for (const g of gaps) expect(g).to.be.at.least(45);
+    expect(r.receipts.map((x) => JSON.parse(x.body.toString()).n)).to.deep.equal([0, 1, 2, 3, 4, 5]);
+  });
+
   it('classifies refused connections and blocks private destinations unless allowed', async function () {
     const refused = endpoint({ name: 'refused', spec: { source: { provider: 'none' }, destination: { url: 'http://127.0.0.1:1/x' }, retry: fastRetry(1, 'deadletter') } });
     const metadata = endpoint({ name: 'metadata', spec: { source: { provider: 'none' }, destination: { url: 'http://169.254.169.254/latest' }, retry: fastRetry(1, 'deadletter') } });
