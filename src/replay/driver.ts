@@ -8,7 +8,7 @@
 // from the cursor, so no event is enqueued twice and none is skipped. The lease only avoids
 // duplicate work; a stale driver's batch is refused by the cursor check.
 import { v7 as uuidv7 } from 'uuid';
-import type { ResolvedEndpoint } from '../domain/endpoint.ts';
+import { partitionCount, type ResolvedEndpoint } from '../domain/endpoint.ts';
 import { errorMessage } from '../errors/index.ts';
 import type { Log } from '../lib/log.ts';
 import type { Keys } from '../store/keys.ts';
@@ -120,6 +120,7 @@ async function enqueueWindow(d: DriverDeps, s: ReplayState, ep: ResolvedEndpoint
       endpointId: ep.id, replayId: s.id!, expectedCursor: cursor, newCursor: chunk.cursor,
       destinationUrl: spec.destinationOverride?.url ?? '', last: last && i === chunks.length - 1,
       items: chunk.items.map((e) => [uuidv7(), e.latestDeliveryId]),
+      layout: { mode: ep.spec.ordering.mode, partitions: partitionCount(ep.spec) },
     });
     if (res.type !== 'ok') return; // another driver moved it, or it was cancelled: re-read the state
     cursor = chunk.cursor;

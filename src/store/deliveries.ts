@@ -2,6 +2,7 @@
 // Both are single Lua scripts (lua/resend.lua, lua/unblock.lua), so they are atomic with respect
 // to the dispatcher's own fenced scripts.
 import { v7 as uuidv7 } from 'uuid';
+import { partitionCount, type EndpointSpec } from '../domain/endpoint.ts';
 import { AppError, conflict, notFound } from '../errors/index.ts';
 import { CONSUMER_GROUP, consumerName, type Keys } from './keys.ts';
 import type { RedisClient } from './redis.ts';
@@ -40,14 +41,17 @@ export async function getAttempts(redis: RedisClient, keys: Keys, endpointId: st
  * partition. 404 not_found, 409 not_resendable (not DELIVERED/FAILED), 409 endpoint_not_active.
  */
 export async function resendDelivery(
-  redis: RedisClient, keys: Keys, endpointId: string, sourceId: string, origin = 'resend', partition?: number,
+  redis: RedisClient, keys: Keys, endpointId: string, sourceId: string, origin = 'resend',
 ): Promise<{ id: string; resendSeq: number; record: DeliveryRecord }> {
   const k = keys.endpoint(endpointId);
-  const p = partition ?? Number(await redis.hget(k.delivery(sourceId), 'partition'));
+  // The current ordering layout picks the new delivery's partition (lua/lib-partition.lua).
+  const json = await redis.hget(k.endpoint, 'config');
+  const spec = json ? (JSON.parse(json) as { spec: EndpointSpec }).spec : undefined;
   const newId = uuidv7();
   const reply = (await redis.runScript('rdResend',
-    [k.delivery(sourceId), k.delivery(newId), k.endpoint, k.queue(Number.isFinite(p) ? p : 0), k.deliveryLog, k.stats, k.resendSeq, k.latestDelivery, k.events],
-    [newId, new Date().toISOString(), keys.wakeChannel, endpointId, '', origin])) as [string, string?, number?, string[]?];
+    [k.delivery(sourceId), k.delivery(newId), k.endpoint, `${k.base}q:`, k.deliveryLog, k.stats, k.resendSeq, k.latestDelivery, k.events],
+    [newId, new Date().toISOString(), keys.wakeChannel, endpointId, spec?.ordering.mode ?? 'strict', origin,
+      spec ? partitionCount(spec) : 1])) as [string, string?, number?, string[]?];
   switch (reply[0]) {
     case 'ok':
       // The record as created (PENDING): the dispatcher may already be sending it.

@@ -20,7 +20,9 @@ const SCRIPTS = {
   rdReplayTransition: 1,
   rdReplayLease: 1,
 } as const;
-const LIBS: Partial<Record<keyof typeof SCRIPTS, string[]>> = { rdHead: ['lib-head'], rdFinish: ['lib-head'] };
+const LIBS: Partial<Record<keyof typeof SCRIPTS, string[]>> = {
+  rdHead: ['lib-head'], rdFinish: ['lib-head'], rdResend: ['lib-partition'], rdReplayBatch: ['lib-partition'],
+};
 
 export type ScriptName = keyof typeof SCRIPTS;
 type ScriptArg = string | number | Buffer;

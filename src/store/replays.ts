@@ -66,12 +66,12 @@ export type BatchResult = { type: 'ok'; enqueued: number; skipped: number } | { 
 /** Enqueues `items` (new id, source delivery id — in original receive order) and moves the cursor. */
 export async function replayBatch(
   redis: RedisClient, keys: Keys, r: { endpointId: string; replayId: string; expectedCursor: string; newCursor: string;
-    destinationUrl: string; last: boolean; items: Array<[string, string]> },
+    destinationUrl: string; last: boolean; items: Array<[string, string]>; layout: { mode: string; partitions: number } },
 ): Promise<BatchResult> {
   const k = keys.endpoint(r.endpointId);
   const reply = (await redis.runScript('rdReplayBatch', [k.replay(r.replayId), k.deliveryLog, k.resendSeq, k.latestDelivery, k.stats], [
     k.base, r.expectedCursor, r.newCursor, new Date().toISOString(), keys.wakeChannel, r.endpointId, r.replayId,
-    r.destinationUrl, r.last ? '1' : '0', ...r.items.flat(),
+    r.destinationUrl, r.last ? '1' : '0', r.layout.mode, r.layout.partitions, ...r.items.flat(),
   ])) as [string, string | number, number?];
   if (reply[0] === 'ok') return { type: 'ok', enqueued: Number(reply[1]), skipped: Number(reply[2]) };
   if (reply[0] === 'conflict') return { type: 'conflict', cursor: String(reply[1]) };

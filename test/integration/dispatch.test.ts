@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { applyRetention } from '../../src/dispatch/retention.ts';
+import { choosePartition } from '../../src/domain/event.ts';
 import { getDelivery, resendDelivery, unblockPartition } from '../../src/store/deliveries.ts';
 import { endpoint } from '../support/fixtures.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
@@ -213,6 +214,32 @@ describe('resend and unblock (real redis-server, real receivers)', function () {
     await app.putEndpoint({ ...ep, spec: { ...ep.spec, state: 'disabled' }, updatedAt: new Date().toISOString() });
     await expectCode(resendDelivery(app.shared.redis, app.shared.keys, ep.id, sourceId), 'endpoint_not_active', 409);
     await expectCode(resendDelivery(app.shared.redis, app.shared.keys, ep.id, 'no-such-id'), 'not_found', 404);
+  });
+
+  it('puts a resend in the partition its key has under the current layout', async function () {
+    const spec = { source: { provider: 'none' }, destination: { url: r.url + '/keyed' }, ordering: { mode: 'key', key: '/k', partitions: 4 } };
+    const ep = endpoint({ name: 'keyed', spec });
+    await app.putEndpoint(ep);
+    for (const key of ['a', 'b', 'c', 'd', 'e']) await app.post('/in/default/keyed', JSON.stringify({ k: key, n: 9 }));
+    await r.until((rs) => rs.filter((x) => x.headers['x-redeliver-event-type'] !== undefined && x.body.toString().includes('"k"')).length >= 5);
+    const log = await client.xrange(app.shared.keys.endpoint(ep.id).deliveryLog, '-', '+');
+    const ids = log.map((e) => e[1][1]!);
+    await waitFor(async () => (await Promise.all(ids.map((id) => getDelivery(app.shared.redis, app.shared.keys, ep.id, id)))).every((d) => d?.status === 'DELIVERED'));
+    // Same layout: the same partition as the original.
+    for (const id of ids) {
+      const src = (await getDelivery(app.shared.redis, app.shared.keys, ep.id, id))!;
+      const { record } = await resendDelivery(app.shared.redis, app.shared.keys, ep.id, id);
+      expect(record.partition, `key ${src.ordering_key}`).to.equal(src.partition);
+    }
+    // A new layout (8 partitions): the partition ingest would now choose for that key.
+    const wider = endpoint({ name: 'keyed', spec: { ...spec, ordering: { mode: 'key', key: '/k', partitions: 8 } } });
+    await app.putEndpoint(wider);
+    for (const id of ids) {
+      const src = (await getDelivery(app.shared.redis, app.shared.keys, ep.id, id))!;
+      const { record } = await resendDelivery(app.shared.redis, app.shared.keys, ep.id, id);
+      const expected = choosePartition(wider.spec, { providerEventId: undefined, eventType: '', orderingKey: src.ordering_key }, src.event_id!);
+      expect(Number(record.partition)).to.equal(expected);
+    }
   });
 
   it('unblocks a blocked partition with retry (new delivery at the head, order kept) or skip', async function () {

@@ -9,7 +9,8 @@
   ARGV[1] endpoint key base (`<p>:{endpoint}:`)  ARGV[2] expected cursor  ARGV[3] new cursor
   ARGV[4] now ISO  ARGV[5] wake channel  ARGV[6] endpoint id  ARGV[7] replay id
   ARGV[8] destination override ('' = none)  ARGV[9] '1' when this is the last batch
-  ARGV[10..] pairs: new delivery id, source delivery id
+  ARGV[10] ordering mode  ARGV[11] partition count (the current layout picks each new delivery's partition)
+  ARGV[12..] pairs: new delivery id, source delivery id
   Every pair counts as matched (the selector chose it): enqueued when its source record exists,
   skipped when it expired meanwhile.
   Returns { 'ok', enqueued, skipped } | { 'conflict', current cursor } | { 'not_running', phase }
@@ -23,23 +24,24 @@ if cursor ~= ARGV[2] then return { 'conflict', cursor } end
 local base = ARGV[1]
 local enqueued, skipped = 0, 0
 local woken = {}
-for i = 10, #ARGV, 2 do
+for i = 12, #ARGV, 2 do
   local new_id, src_id = ARGV[i], ARGV[i + 1]
   local src = redis.call('HMGET', base .. 'd:' .. src_id, 'event_id', 'event_type', 'event_sid', 'partition',
     'ordering_key', 'max_attempts', 'endpoint_id')
   if not src[1] then
     skipped = skipped + 1 -- the source record expired (retention) between the scan and now
   else
+    local p = partition_of(ARGV[10], ARGV[11], src[5], src[1])
     local seq = redis.call('HINCRBY', KEYS[3], src[1], 1)
     redis.call('HSET', base .. 'd:' .. new_id,
       'id', new_id, 'endpoint_id', src[7], 'event_id', src[1], 'event_type', src[2], 'event_sid', src[3],
-      'status', 'PENDING', 'attempts', 0, 'max_attempts', src[6], 'resend_seq', seq, 'partition', src[4],
+      'status', 'PENDING', 'attempts', 0, 'max_attempts', src[6], 'resend_seq', seq, 'partition', p,
       'ordering_key', src[5], 'created_at', ARGV[4], 'updated_at', ARGV[4], 'next_attempt_at', ARGV[4],
       'origin', 'replay:' .. ARGV[7], 'destination_url', ARGV[8])
-    redis.call('XADD', base .. 'q:' .. src[4], '*', 'd', new_id)
+    redis.call('XADD', base .. 'q:' .. p, '*', 'd', new_id)
     redis.call('XADD', KEYS[2], '*', 'd', new_id)
     redis.call('HSET', KEYS[4], src[1], new_id)
-    woken[src[4]] = true
+    woken[p] = true
     enqueued = enqueued + 1
   end
 end

@@ -2,10 +2,10 @@
   Resend (seed 001): a NEW delivery of the same event to the same endpoint, queued at the tail
   of the source's partition. The source delivery is not touched.
   KEYS[1] source delivery hash  KEYS[2] new delivery hash  KEYS[3] endpoint registry hash
-  KEYS[4] partition queue stream  KEYS[5] delivery log stream  KEYS[6] stats hash  KEYS[7] resend counters hash
+  KEYS[4] key base `<prefix>:{endpoint}:` + 'q:' (the queue is chosen here)  KEYS[5] delivery log stream  KEYS[6] stats hash  KEYS[7] resend counters hash
   KEYS[8] latest-delivery hash  KEYS[9] events stream
   ARGV[1] new delivery id  ARGV[2] now ISO  ARGV[3] wake channel  ARGV[4] endpoint id
-  ARGV[5] (unused)  ARGV[6] origin ('resend')
+  ARGV[5] ordering mode  ARGV[6] origin ('resend')  ARGV[7] partition count (current layout)
   Returns { 'ok', new id, resend_seq, the new record as created (flat field list) } | { 'not_found' } | { 'not_resendable', status } | { 'endpoint_not_active', state }
           | { 'event_expired' } (the event was removed by retention)
 ]]
@@ -18,15 +18,16 @@ if #redis.call('XRANGE', KEYS[9], src[4], src[4]) == 0 then
 end
 local state = redis.call('HGET', KEYS[3], 'state')
 if state ~= 'active' then return { 'endpoint_not_active', state or 'missing' } end
+local p = partition_of(ARGV[5], ARGV[7], src[6], src[2])
 local seq = redis.call('HINCRBY', KEYS[7], src[2], 1)
 redis.call('HSET', KEYS[2],
   'id', ARGV[1], 'endpoint_id', src[8], 'event_id', src[2], 'event_type', src[3], 'event_sid', src[4],
-  'status', 'PENDING', 'attempts', 0, 'max_attempts', src[7], 'resend_seq', seq, 'partition', src[5],
+  'status', 'PENDING', 'attempts', 0, 'max_attempts', src[7], 'resend_seq', seq, 'partition', p,
   'ordering_key', src[6], 'created_at', ARGV[2], 'updated_at', ARGV[2], 'next_attempt_at', ARGV[2],
   'origin', ARGV[6])
 redis.call('HSET', KEYS[8], src[2], ARGV[1])
-redis.call('XADD', KEYS[4], '*', 'd', ARGV[1])
+redis.call('XADD', KEYS[4] .. p, '*', 'd', ARGV[1])
 redis.call('XADD', KEYS[5], '*', 'd', ARGV[1])
 redis.call('HINCRBY', KEYS[6], 'resent', 1)
-redis.call('PUBLISH', ARGV[3], ARGV[4] .. '|' .. src[5])
+redis.call('PUBLISH', ARGV[3], ARGV[4] .. '|' .. p)
 return { 'ok', ARGV[1], seq, redis.call('HGETALL', KEYS[2]) }
