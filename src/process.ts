@@ -34,7 +34,7 @@ export interface Running {
   close(): Promise<void>;
 }
 
-const FACTORIES: Partial<Record<Role, RoleFactory>> = {
+const FACTORIES: Readonly<Record<Role, RoleFactory>> = {
   ingest: (s) => ({ http: { prefix: '/in/', app: createIngestApp(s) } }),
   dispatcher: (s) => createDispatcher(s),
   api: (s) => createApiRole(s), // http prefix /api/ (src/api/app.ts)
@@ -47,9 +47,6 @@ const FACTORIES: Partial<Record<Role, RoleFactory>> = {
   },
 };
 
-export function registerRole(role: Role, factory: RoleFactory): void {
-  FACTORIES[role] = factory;
-}
 
 export async function startProcess(opts: {
   config: Readonly<Config>;
@@ -85,11 +82,7 @@ export async function startProcess(opts: {
   };
   const stopFolder = opts.standalone ? await syncEndpointFolder(config.endpointsDir, registry, log) : undefined;
   await endpoints.start();
-  const handles = opts.roles.map((role) => {
-    const factory = FACTORIES[role];
-    if (!factory) throw new Error(`role "${role}" is not available in this build`);
-    return factory(shared);
-  });
+  const handles = opts.roles.map((role) => FACTORIES[role](shared));
   for (const h of handles) await h.start?.();
 
   const server = listen(handles, createOpsApp(metrics, readiness));

@@ -17,6 +17,8 @@ function createAjv(): Ajv2020 {
   return ajv;
 }
 
+// A cache of compiled validators, not state: the schemas are constants of the program, so
+// compiling them once per process is safe to share (and compiling per request is slow).
 let shared: Ajv2020 | undefined;
 const ajv = () => (shared ??= createAjv());
 const compiled = new Map<string, ValidateFunction>();
