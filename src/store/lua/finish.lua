@@ -53,4 +53,5 @@ if retention and retention > 0 then
   redis.call('EXPIRE', dkey, retention)
   redis.call('EXPIRE', akey, retention)
 end
-return claim_head(h)
+-- The head just dropped was the only entry pending for this consumer.
+return claim_head(h, true)

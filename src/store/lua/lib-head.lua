@@ -25,11 +25,15 @@ local function to_map(flat)
 end
 
 -- Returns id, source ('front'|'queue'), queue entry id, or nil when the partition is empty.
-local function find_head(queue, front, group, consumer)
+-- pel_empty: the caller just acknowledged the only pending entry, so there is none to read.
+local function find_head(queue, front, group, consumer, pel_empty)
   local id = redis.call('LINDEX', front, 0)
   if id then return id, 'front', '' end
-  local pending = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', queue, '0')
-  local entries = pending and pending[1] and pending[1][2] or {}
+  local entries = {}
+  if not pel_empty then
+    local pending = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', queue, '0')
+    entries = pending and pending[1] and pending[1][2] or {}
+  end
   if #entries == 0 then
     local fresh = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', queue, '>')
     if not fresh then return nil end
@@ -55,11 +59,12 @@ end
     { 'empty' } | { 'blocked', delivery id } | { 'wait', ms } | { 'expired', delivery id } (failed: event gone)
     { 'send', source, qid, delivery fields (flat)…, '__event', headers json, body }
 ]]
-local function claim_head(h)
+local function claim_head(h, pel_empty)
   for _ = 1, 100 do
     local blocker = redis.call('HGET', h.blocked, h.partition)
     if blocker then return { 'blocked', blocker } end
-    local id, source, qid = find_head(h.queue, h.front, h.group, h.consumer)
+    local id, source, qid = find_head(h.queue, h.front, h.group, h.consumer, pel_empty)
+    pel_empty = false
     if not id then return { 'empty' } end
     local dkey = h.dprefix .. id
     local d = to_map(redis.call('HGETALL', dkey))
@@ -93,9 +98,13 @@ local function claim_head(h)
       local attempts = tonumber(d.attempts or '0') + 1
       redis.call('HSET', dkey, 'status', 'SENDING', 'attempts', attempts, 'last_attempt_at', h.now_iso,
         'last_attempt_ms', now, 'send_token', h.owner, 'updated_at', h.now_iso)
-      local flat = redis.call('HGETALL', dkey)
+      d.status, d.attempts, d.last_attempt_at, d.last_attempt_ms = 'SENDING', attempts, h.now_iso, now
+      d.send_token, d.updated_at = h.owner, h.now_iso
       local out = { 'send', source, qid }
-      for i = 1, #flat do out[#out + 1] = flat[i] end
+      for k, v in pairs(d) do
+        out[#out + 1] = k
+        out[#out + 1] = v
+      end
       out[#out + 1] = '__event'
       out[#out + 1] = headers
       out[#out + 1] = body
