@@ -14,6 +14,7 @@ import { endpoint, secretRef } from '../support/fixtures.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { waitFor } from '../support/wait.ts';
 
 const OP = 'op-key-4f1d2a9c77e0b5d3';
 const READ = 'read-key-9e8d7c6b5a4f3e2d';
@@ -22,15 +23,6 @@ const HEADER_TOKEN = 'Bearer dest-token-must-not-leak';
 const fastRetry = (maxAttempts: number) => ({ maxAttempts, backoff: { initialSeconds: 0.01, maxSeconds: 0.05, multiplier: 2, jitter: 0 } });
 
 type Json = Record<string, unknown> & { items?: Array<Record<string, unknown>>; next_cursor?: string | null };
-
-/** Waits for a condition the test cannot subscribe to; bounded and fast-polling. */
-async function waitFor(cond: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('management API (real HTTP, real redis-server)', function () {
   let redis: TestRedis;

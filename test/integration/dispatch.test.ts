@@ -10,6 +10,7 @@ import { endpoint } from '../support/fixtures.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { waitFor } from '../support/wait.ts';
 
 const SIGNING = 'whsec_' + Buffer.from('outbound-signing-secret-32-bytes').toString('base64');
 const fastRetry = (maxAttempts: number, onExhausted?: string) => ({
@@ -158,15 +159,6 @@ describe('dispatcher (real redis-server, real receivers)', function () {
     expect((await last(metadata.id)).last_failure_reason).to.equal('destination_blocked');
   });
 });
-
-/** Waits for a Redis-side condition the test cannot subscribe to; bounded and fast-polling. */
-async function waitFor(cond: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('resend and unblock (real redis-server, real receivers)', function () {
   let redis: TestRedis;

@@ -14,6 +14,7 @@ import { endpoint } from '../support/fixtures.ts';
 import { startReceiver, type Receipt, type Receiver } from '../support/receiver.ts';
 import { randomPrefix, startTestRedis, type TestRedis } from '../support/redis.ts';
 import { startTestApp, TEST_SECRET_KEY, type TestApp } from '../support/app.ts';
+import { waitFor } from '../support/wait.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OP = 'crash-test-operator-key';
@@ -61,14 +62,6 @@ function startApi(env: Record<string, string>): Promise<ApiProcess> {
       fail(new Error(`api exited before it started: ${output}`));
     });
   });
-}
-
-async function waitFor(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`${what}: not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 function byKey(receipts: Receipt[]): Map<string, string[]> {

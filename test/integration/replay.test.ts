@@ -8,18 +8,11 @@ import { endpoint } from '../support/fixtures.ts';
 import { startReceiver, type Receipt, type Receiver } from '../support/receiver.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { waitFor } from '../support/wait.ts';
 
 const OP = 'replay-test-operator-key';
 const EVENTS = 5_000;
 const KEYS = 10;
-
-async function waitFor(cond: () => Promise<boolean>, timeoutMs = 60_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`${what} not met in time`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Sends `bodies` to an ingest path, `concurrency` at a time; resolves with the event ids in send order. */
 async function ingestAll(app: TestApp, path: string, bodies: string[], concurrency = 8): Promise<string[]> {
@@ -159,7 +152,7 @@ describe('ordered replay (real redis-server, real dispatcher and receivers)', fu
       const list = (await api.get(`/api/v1/deliveries?event_id=${eventId}&limit=1`)).json as { items: Array<{ status: string }> };
       return list.items[0]?.status;
     };
-    await waitFor(async () => (await statusOf(ids[7]!)) === 'FAILED' && (await statusOf(ids[29]!)) === 'DELIVERED');
+    await waitFor(async () => (await statusOf(ids[7]!)) === 'FAILED' && (await statusOf(ids[29]!)) === 'DELIVERED', 60_000);
 
     const failedAgain = await replayDone((await api.post('/api/v1/replays', { endpoint: ep.id, selector: { statuses: ['FAILED'] } })).json.id as string);
     expect(failedAgain).to.include({ phase: 'Failed', matched: 2, enqueued: 2, failed: 2, delivered: 0 });
