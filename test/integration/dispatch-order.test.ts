@@ -23,12 +23,8 @@
 // by Redis; (c) redis-server SIGKILLed (AOF fsync always) and restarted mid-run.
 //
 // TEST_SEED fixes the receiver's random answers (the seed is printed), for reproducing a failure.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
@@ -38,8 +34,8 @@ import { createKeys, type Keys } from '../../src/store/keys.ts';
 import { createRegistry, type Registry } from '../../src/store/registry.ts';
 import { endpoint } from '../support/fixtures.ts';
 import { randomPrefix, startTestRedis, type TestRedis } from '../support/redis.ts';
+import { alive, parseJson, startRole, type RoleProcess } from '../support/role-process.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SECRET_KEY = Buffer.alloc(32, 11).toString('base64');
 const LEASE_TTL_MS = 2000;
 const START_TIMEOUT_MS = 20_000;
@@ -67,31 +63,10 @@ function prng(seed: number): () => number {
 
 // ---- Redeliver child processes ------------------------------------------------------------------
 
-interface RoleProcess {
+interface DispatchRoleProcess extends RoleProcess {
   readonly role: 'ingest' | 'dispatcher';
-  readonly url: string;
-  readonly proc: ChildProcess;
-  readonly exited: Promise<void>;
   /** A dispatcher's id (its field in the heartbeat hash); '' for ingest. */
   readonly id: string;
-  /** The last lines of its output, for failure messages. */
-  tail(): string;
-}
-
-const children = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-const alive = (p: ChildProcess) => p.exitCode === null && p.signalCode === null;
-
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = JSON.parse(text);
-    return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** One Redis, one key prefix, the registry, and every process started against them. */
@@ -101,7 +76,7 @@ class Cluster {
   readonly keys: Keys;
   readonly client: Redis;
   readonly registry: Registry;
-  readonly processes: RoleProcess[] = [];
+  readonly processes: DispatchRoleProcess[] = [];
 
   constructor(redis: TestRedis, prefix = randomPrefix()) {
     this.redis = redis;
@@ -114,50 +89,22 @@ class Cluster {
   }
 
   /** Spawns `node src/main.ts <role>`; resolves once it logs 'redeliver started' on stdout. */
-  async start(role: 'ingest' | 'dispatcher'): Promise<RoleProcess> {
+  async start(role: 'ingest' | 'dispatcher'): Promise<DispatchRoleProcess> {
     const port = await freePort();
     const before = new Set(Object.keys(await this.client.hgetall(this.keys.dispatchers)));
-    const proc = spawn(process.execPath, [join(ROOT, 'src/main.ts'), role], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        REDELIVER_REDIS_URL: this.redis.url,
-        REDELIVER_REDIS_PREFIX: this.prefix,
-        REDELIVER_SECRET_KEY: SECRET_KEY,
-        REDELIVER_PORT: String(port),
-        REDELIVER_HOST: '127.0.0.1',
-        REDELIVER_LOG_LEVEL: 'info',
-        REDELIVER_LEASE_TTL_MS: String(LEASE_TTL_MS),
-        REDELIVER_ALLOWED_DESTINATIONS: '127.0.0.0/8',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(proc);
-    const exited = new Promise<void>((ok) => proc.once('exit', () => ok()));
-    void exited.then(() => children.delete(proc));
-    const lines: string[] = [];
-    const keep = (line: string) => {
+    const started = await startRole(role, {
+      REDELIVER_REDIS_URL: this.redis.url,
+      REDELIVER_REDIS_PREFIX: this.prefix,
+      REDELIVER_SECRET_KEY: SECRET_KEY,
+      REDELIVER_PORT: String(port),
+      REDELIVER_HOST: '127.0.0.1',
+      REDELIVER_LOG_LEVEL: 'info',
+      REDELIVER_LEASE_TTL_MS: String(LEASE_TTL_MS),
+      REDELIVER_ALLOWED_DESTINATIONS: '127.0.0.0/8',
+    }, {
+      timeoutMs: START_TIMEOUT_MS,
       // Failed attempts are the receiver's doing here; keep the lines that say something else.
-      if (line.includes('delivery attempt failed')) return;
-      lines.push(line);
-      if (lines.length > 60) lines.shift();
-    };
-    createInterface({ input: proc.stderr! }).on('line', keep);
-    const url = await new Promise<string>((ok, fail) => {
-      const timer = setTimeout(() => fail(new Error(`${role} did not start within ${START_TIMEOUT_MS} ms:\n${lines.join('\n')}`)), START_TIMEOUT_MS);
-      // Reading every line also keeps the pipe drained, so the child never blocks on a full stdout.
-      createInterface({ input: proc.stdout! }).on('line', (line) => {
-        keep(line);
-        const entry = parseJson(line);
-        if (entry?.msg === 'redeliver started' && typeof entry.url === 'string') {
-          clearTimeout(timer);
-          ok(entry.url);
-        }
-      });
-      void exited.then(() => {
-        clearTimeout(timer);
-        fail(new Error(`${role} exited (${proc.exitCode ?? proc.signalCode}) before it started:\n${lines.join('\n')}`));
-      });
+      keep: (line) => !line.includes('delivery attempt failed'),
     });
     let id = '';
     if (role === 'dispatcher') {
@@ -166,12 +113,12 @@ class Cluster {
       if (now.length !== 1) throw new Error(`expected one new dispatcher in the heartbeat hash, got ${now.join(', ')}`);
       id = now[0]!;
     }
-    const p: RoleProcess = { role, url, proc, exited, id, tail: () => lines.join('\n') };
+    const p: DispatchRoleProcess = { ...started, role, id };
     this.processes.push(p);
     return p;
   }
 
-  async signal(p: RoleProcess, sig: NodeJS.Signals): Promise<void> {
+  async signal(p: DispatchRoleProcess, sig: NodeJS.Signals): Promise<void> {
     if (!alive(p.proc)) return;
     p.proc.kill(sig);
     if (sig === 'SIGKILL') await p.exited;

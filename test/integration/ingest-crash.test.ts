@@ -11,14 +11,11 @@
 // Requests in flight when a process dies fail with connection errors or 503: those were never
 // acknowledged, so they only have to be stored once the provider retries them. Everything is
 // bounded by count and time, and every child is killed in `after`, also when a test fails.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { partitionCount, type ResolvedEndpoint } from '../../src/domain/endpoint.ts';
@@ -27,8 +24,8 @@ import { createKeys, type Keys } from '../../src/store/keys.ts';
 import { createRegistry } from '../../src/store/registry.ts';
 import { endpoint, secretRef } from '../support/fixtures.ts';
 import { randomPrefix, startTestRedis, type TestRedis } from '../support/redis.ts';
+import { alive, kill9, killAllRoles, parseJson, startRole, type RoleProcess } from '../support/role-process.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SECRET_KEY = Buffer.alloc(32, 9).toString('base64');
 const GITHUB_SECRET = 'crash-test-github-secret';
 const ENDPOINT_ID = 'default/crashy';
@@ -42,66 +39,10 @@ const PADDING = 'x'.repeat(200);
 
 // ---- the ingest process --------------------------------------------------------------------------
 
-interface IngestProcess {
-  readonly url: string;
-  readonly proc: ChildProcess;
-  readonly exited: Promise<void>;
-}
-
-const children = new Set<ChildProcess>();
-const killAll = () => {
-  for (const c of children) c.kill('SIGKILL');
-};
-process.once('exit', killAll);
-
-function alive(p: ChildProcess): boolean {
-  return p.exitCode === null && p.signalCode === null;
-}
+type IngestProcess = RoleProcess;
 
 /** Spawns `node src/main.ts ingest`; resolves once it logs 'redeliver started' on stdout. */
-function startIngest(env: Record<string, string>): Promise<IngestProcess> {
-  const proc = spawn(process.execPath, [join(ROOT, 'src/main.ts'), 'ingest'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(proc);
-  const exited = new Promise<void>((ok) => proc.once('exit', () => ok()));
-  void exited.then(() => children.delete(proc));
-  let output = '';
-  proc.stderr?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-2000)));
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`ingest did not start within ${START_TIMEOUT_MS} ms: ${output}`)), START_TIMEOUT_MS);
-    // Reading every line also keeps the pipe drained, so the child never blocks on a full stdout.
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      output = (output + line + '\n').slice(-2000);
-      const entry = parseJson(line);
-      if (entry?.msg === 'redeliver started' && typeof entry.url === 'string') {
-        clearTimeout(timer);
-        ok({ url: entry.url, proc, exited });
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      fail(new Error(`ingest exited (${proc.exitCode ?? proc.signalCode}) before it started: ${output}`));
-    });
-  });
-}
-
-async function kill9(p: IngestProcess | undefined): Promise<void> {
-  if (!p || !alive(p.proc)) return;
-  p.proc.kill('SIGKILL');
-  await p.exited;
-}
-
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = JSON.parse(text);
-    return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const startIngest = (env: Record<string, string>) => startRole('ingest', env, { timeoutMs: START_TIMEOUT_MS });
 
 // ---- the provider: signed GitHub webhooks, each with its own delivery id --------------------------
 
@@ -353,7 +294,7 @@ describe('ingest crash safety (real processes, kill -9)', function () {
     await client?.quit().catch(() => client?.disconnect());
     client = undefined;
   });
-  after(killAll);
+  after(killAllRoles);
 
   describe('kill -9 of the ingest process (AOF everysec)', function () {
     let redis: TestRedis;

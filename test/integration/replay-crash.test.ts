@@ -4,65 +4,24 @@
 // delivered exactly once BY THE REPLAY (receipts whose delivery has origin replay:<id>), in
 // receive order per key: the persisted cursor moves atomically with each batch, so the restarted
 // process neither repeats nor skips an event.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { createApiClient } from '../../src/api/client.ts';
 import { endpoint } from '../support/fixtures.ts';
 import { startReceiver, type Receipt, type Receiver } from '../support/receiver.ts';
 import { randomPrefix, startTestRedis, type TestRedis } from '../support/redis.ts';
 import { startTestApp, TEST_SECRET_KEY, type TestApp } from '../support/app.ts';
+import { killAllRoles, startRole, type RoleProcess } from '../support/role-process.ts';
 import { waitFor } from '../support/wait.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OP = 'crash-test-operator-key';
 const EVENTS = 5_000;
 const KEYS = 10;
 const START_TIMEOUT_MS = 30_000;
 
-const children = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-interface ApiProcess {
-  url: string;
-  proc: ChildProcess;
-  exited: Promise<void>;
-}
+type ApiProcess = RoleProcess;
 
 /** Spawns `node src/main.ts api`; resolves once it logs 'redeliver started'. */
-function startApi(env: Record<string, string>): Promise<ApiProcess> {
-  const proc = spawn(process.execPath, [join(ROOT, 'src/main.ts'), 'api'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(proc);
-  const exited = new Promise<void>((ok) => proc.once('exit', () => ok()));
-  void exited.then(() => children.delete(proc));
-  let output = '';
-  proc.stderr?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-2000)));
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`api did not start: ${output}`)), START_TIMEOUT_MS);
-    // Reading every line keeps the pipe drained, so the child never blocks on a full stdout.
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      output = (output + line + '\n').slice(-2000);
-      let entry: { msg?: string; url?: string } = {};
-      try {
-        entry = JSON.parse(line) as typeof entry;
-      } catch {
-        return;
-      }
-      if (entry.msg === 'redeliver started' && entry.url) {
-        clearTimeout(timer);
-        ok({ url: entry.url, proc, exited });
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      fail(new Error(`api exited before it started: ${output}`));
-    });
-  });
-}
+const startApi = (env: Record<string, string>) => startRole('api', env, { timeoutMs: START_TIMEOUT_MS });
 
 function byKey(receipts: Receipt[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
@@ -89,7 +48,7 @@ describe('replay across a SIGKILL of the API process (real CLI, real redis-serve
     target = await startReceiver();
   });
   after(async function () {
-    for (const c of children) c.kill('SIGKILL');
+    killAllRoles();
     await api?.exited;
     await dataPlane?.close();
     await live?.close();
