@@ -6,6 +6,15 @@
 // the new owner re-sends an in-flight head (same webhook-id) only after its request must have
 // timed out. Before each send the loop also checks its lease is still valid by its own monotonic
 // clock, so a process frozen (SIGSTOP, GC) past its lease does not send once it resumes.
+//
+// Pipelining: the claim also reads the delivery after the head (not claimed). When the head
+// comes back 2xx, the loop writes the script that records it DELIVERED and claims that next one
+// to Redis first, then sends the next one at once, without waiting for Redis to answer. So N+1
+// leaves only after N's 2xx, and its claim is on the wire before its request; the script checks
+// that the head it claims is the one already sent. If the process dies in between, Redis still
+// says N is SENDING (or N+1 is): the successor re-sends from there, after the takeover wait,
+// which also covers the pipelined request (it starts within PIPELINE_WINDOW_MS of N's claim and
+// gets the endpoint's timeout). Receivers may then see N+1 before N's repeat, never before N.
 import { isPaused, onExhausted, partitionCount, type ResolvedEndpoint } from '../domain/endpoint.ts';
 import { classify, type Outcome } from '../domain/outcome.ts';
 import { signStandardWebhook } from '../lib/standard-webhooks.ts';
@@ -17,6 +26,11 @@ import type { Sender, SendResult } from './sender.ts';
 
 /** How long an attempt's outcome is retried against an unreachable Redis before giving up. */
 const FINISH_RETRY_MS = 60_000;
+/**
+ * A head that took longer than this from its claim to its answer is not followed by a pipelined
+ * send (the takeover wait is the timeout + 1 s from the claim; see the top of this file).
+ */
+const PIPELINE_WINDOW_MS = 500;
 
 export interface WorkerDeps {
   shared: Shared;
@@ -31,6 +45,9 @@ export interface WorkerDeps {
   idlePollMs: number;
   onLost: () => void;
 }
+
+/** The loop's state: an answer from the head scripts, or a pipelined delivery already sent. */
+type Step = HeadAnswer | { type: 'sent'; delivery: ClaimedDelivery; sending: Promise<SendResult> };
 
 export interface Worker {
   wake(): void;
@@ -65,9 +82,11 @@ export function startWorker(d: WorkerDeps): Worker {
     claimedAt = performance.now();
     return answer;
   };
-  const claim = () => noteClaim(claimHead(d.redis, shared.keys, lease, d.now(), takeoverMs()));
+  // Pipelining needs a steady pace: no rate limit (spacing sends would defeat it).
+  const peek = () => endpoint()?.spec.rateLimit === undefined;
+  const claim = () => noteClaim(claimHead(d.redis, shared.keys, lease, d.now(), takeoverMs(), peek()));
 
-  const step = async (answer: HeadAnswer): Promise<HeadAnswer | undefined> => {
+  const step = async (answer: Step): Promise<Step | undefined> => {
     switch (answer.type) {
       case 'fenced':
       case 'stale':
@@ -84,11 +103,13 @@ export function startWorker(d: WorkerDeps): Worker {
         return claim();
       case 'send':
         return deliver(answer.delivery);
+      case 'sent':
+        return deliver(answer.delivery, answer.sending);
     }
   };
 
   /** Gives the claimed head back unsent (stopping, lease expired by our clock, or paused). */
-  const giveBack = (claimed: ClaimedDelivery) => unclaim(d.redis, shared.keys, lease, claimed.fields.id!);
+  const giveBack = (claimed: ClaimedDelivery) => unclaim(d.redis, shared.keys, lease, claimed.id);
 
   /** Paused: the head goes back unsent; claim again once resumed. */
   const whilePaused = async (claimed: ClaimedDelivery): Promise<HeadAnswer | undefined> => {
@@ -117,12 +138,13 @@ export function startWorker(d: WorkerDeps): Worker {
     return stopped ? undefined : claim();
   };
 
-  const deliver = async (claimed: ClaimedDelivery): Promise<HeadAnswer | undefined> => {
-    const ep = endpoint();
-    if (!ep || stopped) {
-      await giveBack(claimed);
-      return undefined;
-    }
+  /** Whether `next` may be sent right after its predecessor's 2xx, before Redis has recorded it. */
+  const mayPipeline = (ep: ResolvedEndpoint, next: ClaimedDelivery | undefined): next is ClaimedDelivery =>
+    next !== undefined && !stopped && !isPaused(ep) && ep.spec.rateLimit === undefined &&
+    performance.now() - claimedAt < PIPELINE_WINDOW_MS && performance.now() < d.leaseValidUntil();
+
+  /** Sends the claimed head, or hands it back (or waits) when it must not go now. */
+  const sendHead = async (ep: ResolvedEndpoint, claimed: ClaimedDelivery): Promise<Step | undefined> => {
     if (isPaused(ep)) return whilePaused(claimed);
     const wait = paceMs(ep);
     if (wait > 0) return later(claimed, wait);
@@ -132,30 +154,40 @@ export function startWorker(d: WorkerDeps): Worker {
       return undefined;
     }
     lastSendAt = performance.now();
-    const sent = await send(ep, claimed, budgetMs);
-    const attempt = Number(claimed.fields.attempts);
+    return deliver(claimed, send(ep, claimed, budgetMs));
+  };
+
+  /** Awaits the head's request, records the outcome and claims the next head (pipelined when it may). */
+  const deliver = async (claimed: ClaimedDelivery, sending?: Promise<SendResult>): Promise<Step | undefined> => {
+    const ep = endpoint();
+    if (!ep || (stopped && !sending)) {
+      // Deleted, or stopping: a pipelined request is let finish; neither is recorded as sent.
+      await sending;
+      await giveBack(claimed);
+      return undefined;
+    }
+    if (!sending) return sendHead(ep, claimed);
+    const sent = await sending;
     const outcome = classify(sent.result, {
-      attempt, maxAttempts: Number(claimed.fields.max_attempts), retry: ep.spec.retry, nowMs: d.now(), random: d.random(),
+      attempt: claimed.attempt, maxAttempts: claimed.maxAttempts, retry: ep.spec.retry, nowMs: d.now(), random: d.random(),
     });
     record(ep, sent, outcome);
-    const finish: FinishInput = {
-      deliveryId: claimed.fields.id!,
-      outcome: finishOutcome(ep, outcome),
-      attempt: {
-        attempt, started_at: claimed.fields.last_attempt_at, duration_ms: Math.round(sent.durationMs),
-        status_code: sent.statusCode ?? null, classification: outcome.classification, error: sent.error || null,
-        response_body: sent.body, next_attempt_in_ms: outcome.type === 'retry' ? outcome.delayMs : null,
-      },
-      source: claimed.source,
-      queueEntryId: claimed.queueEntryId,
-      statusCode: sent.statusCode,
-      responseBody: sent.body,
-      error: sent.error,
-      classification: outcome.type === 'delivered' ? '' : outcome.classification,
-      retryDelayMs: outcome.type === 'retry' ? outcome.delayMs : undefined,
-      retentionSeconds: ep.spec.retention.seconds,
-    };
-    return recordOutcome(finish);
+    const finish = finishInput(ep, claimed, sent, outcome);
+    const next = outcome.type === 'delivered' ? claimed.next : undefined;
+    if (!mayPipeline(ep, next)) return recordOutcome(finish);
+    // Pipelined: the script that records this one and claims `next` is written to Redis first,
+    // then `next` is sent without waiting for its answer.
+    const recorded = recordOutcome(finish, next);
+    lastSendAt = performance.now();
+    const nextSending = send(ep, next, ep.spec.destination.timeoutSeconds * 1000);
+    const answer = await recorded;
+    if (answer?.type === 'send' && answer.delivery.id === next.id) return { type: 'sent', delivery: answer.delivery, sending: nextSending };
+    // Not confirmed (lease lost, or the queue changed under us): its outcome is not recorded; the
+    // partition's owner sends it again in order.
+    shared.metrics.dispatchPipelineMisses.inc({ endpoint: ep.id });
+    shared.log.warn({ endpoint: ep.id, partition: lease.partition, delivery: next.id, answer: answer?.type }, 'pipelined delivery was not confirmed by Redis; it will be sent again');
+    await nextSending;
+    return answer;
   };
 
   /**
@@ -163,11 +195,11 @@ export function startWorker(d: WorkerDeps): Worker {
    * script is fenced and answers `stale` once the delivery is no longer ours, so repeating it is
    * safe, and giving up early would lose the real outcome (and re-send a delivered event).
    */
-  const recordOutcome = async (finish: FinishInput): Promise<HeadAnswer | undefined> => {
+  const recordOutcome = async (finish: FinishInput, sentNext?: ClaimedDelivery): Promise<HeadAnswer | undefined> => {
     const giveUpAt = performance.now() + FINISH_RETRY_MS;
     for (let i = 0; ; i++) {
       try {
-        return await noteClaim(finishAndClaim(d.redis, shared.keys, lease, d.now(), takeoverMs(), finish));
+        return await noteClaim(finishAndClaim(d.redis, shared.keys, lease, d.now(), takeoverMs(), finish, { peek: peek(), sentNext }));
       } catch (err) {
         if (performance.now() > giveUpAt) throw err;
         shared.log.warn({ endpoint: lease.endpointId, partition: lease.partition, err: errorMessage(err) }, 'recording an attempt failed; retrying');
@@ -177,24 +209,23 @@ export function startWorker(d: WorkerDeps): Worker {
   };
 
   const send = (ep: ResolvedEndpoint, c: ClaimedDelivery, timeoutMs: number): Promise<SendResult> => {
-    const f = c.fields;
     const headers: Record<string, string> = {
       'content-type': c.eventHeaders['content-type'] ?? 'application/json',
       'user-agent': 'Redeliver/0.1',
-      'webhook-id': f.event_id!,
-      'x-redeliver-delivery-id': f.id!,
-      'x-redeliver-attempt': f.attempts!,
-      'x-redeliver-resend-seq': f.resend_seq ?? '0',
-      'x-redeliver-event-type': f.event_type ?? '',
+      'webhook-id': c.eventId,
+      'x-redeliver-delivery-id': c.id,
+      'x-redeliver-attempt': String(c.attempt),
+      'x-redeliver-resend-seq': c.resendSeq,
+      'x-redeliver-event-type': c.eventType,
       ...ep.spec.destination.headers,
     };
     if (ep.signingSecret) {
       const ts = Math.floor(d.now() / 1000);
       headers['webhook-timestamp'] = String(ts);
-      headers['webhook-signature'] = signStandardWebhook(ep.signingSecret, f.event_id!, ts, c.body);
+      headers['webhook-signature'] = signStandardWebhook(ep.signingSecret, c.eventId, ts, c.body);
     }
     // A replay may carry its own destination (destinationOverride); the SSRF guard applies alike.
-    return d.sender.send(f.destination_url || ep.spec.destination.url, headers, c.body, timeoutMs);
+    return d.sender.send(c.destinationUrl || ep.spec.destination.url, headers, c.body, timeoutMs);
   };
 
   const record = (ep: ResolvedEndpoint, sent: SendResult, outcome: Outcome) => {
@@ -207,8 +238,9 @@ export function startWorker(d: WorkerDeps): Worker {
   };
 
   const run = async () => {
-    let answer: HeadAnswer | undefined = await claim();
-    while (!stopped && answer) answer = await step(answer);
+    let answer: Step | undefined = await claim();
+    // A pipelined delivery already sent is still recorded after a stop (mayPipeline then sends no more).
+    while (answer && (!stopped || answer.type === 'sent')) answer = await step(answer);
     // Stopped right after finish claimed the next head: hand it back for the next owner.
     if (answer?.type === 'send') await giveBack(answer.delivery);
   };
@@ -238,6 +270,27 @@ export function startWorker(d: WorkerDeps): Worker {
       wakeUp?.();
       await loop;
     },
+  };
+}
+
+/** What the finish script records for one attempt. */
+function finishInput(ep: ResolvedEndpoint, claimed: ClaimedDelivery, sent: SendResult, outcome: Outcome): FinishInput {
+  return {
+    deliveryId: claimed.id,
+    outcome: finishOutcome(ep, outcome),
+    attempt: {
+      attempt: claimed.attempt, started_at: claimed.startedAt, duration_ms: Math.round(sent.durationMs),
+      status_code: sent.statusCode ?? null, classification: outcome.classification, error: sent.error || null,
+      response_body: sent.body, next_attempt_in_ms: outcome.type === 'retry' ? outcome.delayMs : null,
+    },
+    source: claimed.source,
+    queueEntryId: claimed.queueEntryId,
+    statusCode: sent.statusCode,
+    responseBody: sent.body,
+    error: sent.error,
+    classification: outcome.type === 'delivered' ? '' : outcome.classification,
+    retryDelayMs: outcome.type === 'retry' ? outcome.delayMs : undefined,
+    retentionSeconds: ep.spec.retention.seconds,
   };
 }
 

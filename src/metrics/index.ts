@@ -40,6 +40,12 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       labelNames: ['endpoint', 'outcome'] as const,
       registers,
     }),
+    dispatchPipelineMisses: new Counter({
+      name: 'redeliver_dispatch_pipeline_misses_total',
+      help: 'Pipelined sends whose claim Redis did not confirm (lease lost or queue changed); they are sent again.',
+      labelNames: ['endpoint'] as const,
+      registers,
+    }),
     dispatchAttemptDuration: new Histogram({
       name: 'redeliver_dispatch_attempt_duration_seconds',
       help: 'Duration of one outbound attempt, by classification.',

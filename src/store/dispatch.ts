@@ -15,14 +15,25 @@ export interface Lease extends PartitionRef {
   token: number;
 }
 
-export type DeliveryFields = Record<string, string>;
-
+/** A delivery as the dispatcher sends it: the head it claimed, or the look-ahead after it. */
 export interface ClaimedDelivery {
   source: 'front' | 'queue';
   queueEntryId: string;
-  fields: DeliveryFields;
+  id: string;
+  eventId: string;
+  eventType: string;
+  /** This attempt's number (for a look-ahead: the number it gets once claimed). */
+  attempt: number;
+  maxAttempts: number;
+  resendSeq: string;
+  /** A replay's destination override ('' = the endpoint's own). */
+  destinationUrl: string;
+  /** When this attempt was claimed (ISO, Redis' clock); '' for a look-ahead. */
+  startedAt: string;
   eventHeaders: Record<string, string>;
   body: Buffer;
+  /** The partition's next delivery, read but not claimed in the same script (pipelining). */
+  next?: ClaimedDelivery;
 }
 
 export type HeadAnswer =
@@ -61,32 +72,39 @@ export async function releaseLease(redis: RedisClient, keys: Keys, lease: Lease)
   await redis.runScript('rdLease', [k.lease(lease.partition), k.fence(lease.partition)], [lease.owner, 0, 'release', lease.token]);
 }
 
-function headKeysAndArgs(keys: Keys, lease: Lease, nowMs: number, takeoverMs: number) {
+function headKeysAndArgs(keys: Keys, lease: Lease, nowMs: number, takeoverMs: number, peek: boolean, expect = '') {
   const k = keys.endpoint(lease.endpointId);
   const p = lease.partition;
   return {
     keys: [k.lease(p), k.queue(p), k.front(p), k.blocked, k.events],
-    args: [k.delivery(''), `${lease.owner}:${lease.token}`, nowMs, new Date(nowMs).toISOString(), p, CONSUMER_GROUP,
-      consumerName(p), takeoverMs] as Array<string | number>,
+    args: [k.delivery(''), `${lease.owner}:${lease.token}`, peek ? '1' : '', new Date(nowMs).toISOString(), p, CONSUMER_GROUP,
+      consumerName(p), takeoverMs, expect] as Array<string | number>,
   };
 }
 
-export async function claimHead(redis: RedisClient, keys: Keys, lease: Lease, nowMs: number, takeoverMs: number): Promise<HeadAnswer> {
-  const { keys: ks, args } = headKeysAndArgs(keys, lease, nowMs, takeoverMs);
+/** Claims the partition's head; with `peek`, also reads the delivery after it (see `ClaimedDelivery.next`). */
+export async function claimHead(redis: RedisClient, keys: Keys, lease: Lease, nowMs: number, takeoverMs: number, peek = false): Promise<HeadAnswer> {
+  const { keys: ks, args } = headKeysAndArgs(keys, lease, nowMs, takeoverMs, peek);
   return parseHead((await redis.runScriptBuffer('rdHead', ks, args)) as unknown[]);
 }
 
+/**
+ * Records the outcome of the head in flight and claims the next head. `sentNext`: the look-ahead
+ * that the caller has already sent (pipelining); when the claimed head is that delivery, the
+ * answer carries it without reading its event again. Any other head comes back in full.
+ */
 export async function finishAndClaim(
   redis: RedisClient, keys: Keys, lease: Lease, nowMs: number, takeoverMs: number, f: FinishInput,
+  opts: { peek?: boolean; sentNext?: ClaimedDelivery } = {},
 ): Promise<HeadAnswer> {
-  const { keys: ks, args } = headKeysAndArgs(keys, lease, nowMs, takeoverMs);
+  const { keys: ks, args } = headKeysAndArgs(keys, lease, nowMs, takeoverMs, opts.peek ?? false, opts.sentNext?.id);
   const k = keys.endpoint(lease.endpointId);
   const delay = f.retryDelayMs;
   const reply = await redis.runScriptBuffer('rdFinish', [...ks, k.delivery(f.deliveryId), k.attempts(f.deliveryId), k.stats, k.endpoint], [
     ...args, f.deliveryId, f.outcome, JSON.stringify(f.attempt), f.source, f.queueEntryId, f.statusCode ?? '', f.responseBody,
     f.error, f.classification, delay ?? '', delay === undefined ? '' : new Date(nowMs + delay).toISOString(), f.retentionSeconds, k.base,
   ]);
-  return parseHead(reply as unknown[]);
+  return parseHead(reply as unknown[], opts.sentNext);
 }
 
 /** Gives back a claimed head that was not sent (see lua/unclaim.lua). */
@@ -97,7 +115,7 @@ export async function unclaim(redis: RedisClient, keys: Keys, lease: Lease, deli
 
 const str = (v: unknown) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
 
-function parseHead(reply: unknown[]): HeadAnswer {
+function parseHead(reply: unknown[], sentNext?: ClaimedDelivery): HeadAnswer {
   const type = str(reply[0]);
   switch (type) {
     case 'fenced':
@@ -110,27 +128,45 @@ function parseHead(reply: unknown[]): HeadAnswer {
     case 'wait':
       return { type, ms: Number(reply[1]) };
     case 'send':
-      return { type, delivery: parseClaimed(reply) };
+      return { type, delivery: withNext(parseDelivery(reply, 1), reply, 13) };
+    case 'same': {
+      // The head is the look-ahead the caller already sent: the script only confirms the claim.
+      if (!sentNext) throw new Error('the head script answered "same" without a delivery sent ahead');
+      const delivery: ClaimedDelivery = {
+        ...sentNext, source: str(reply[1]) as 'front' | 'queue', queueEntryId: str(reply[2]), attempt: Number(str(reply[3])),
+        startedAt: str(reply[4]), next: undefined,
+      };
+      return { type: 'send', delivery: withNext(delivery, reply, 5) };
+    }
     default:
       throw new Error(`unexpected answer from the head script: ${type}`);
   }
 }
 
-function parseClaimed(reply: unknown[]): ClaimedDelivery {
-  const fields: DeliveryFields = {};
-  let i = 3;
-  for (; i < reply.length; i += 2) {
-    const name = str(reply[i]);
-    if (name === '__event') break;
-    fields[name] = str(reply[i + 1]);
-  }
-  const headersJson = str(reply[i + 1]);
-  const body = reply[i + 2];
+/** Reads lib-head.lua's layout at `at`: source, queue entry id, then `describe`'s ten values. */
+function parseDelivery(reply: unknown[], at: number): ClaimedDelivery {
+  const v = (i: number) => str(reply[at + i]);
+  const body = reply[at + 11];
   return {
-    source: str(reply[1]) as 'front' | 'queue',
-    queueEntryId: str(reply[2]),
-    fields,
-    eventHeaders: JSON.parse(headersJson || '{}') as Record<string, string>,
+    source: v(0) as 'front' | 'queue',
+    queueEntryId: v(1),
+    id: v(2),
+    eventId: v(3),
+    eventType: v(4),
+    attempt: Number(v(5)),
+    maxAttempts: Number(v(6)),
+    resendSeq: v(7) || '0',
+    destinationUrl: v(8),
+    startedAt: v(9),
+    eventHeaders: JSON.parse(v(10) || '{}') as Record<string, string>,
     body: Buffer.isBuffer(body) ? body : Buffer.from(str(body ?? '')),
   };
+}
+
+/** The look-ahead (`'__next', qid, describe…`) at `at`, if the script added one. */
+function withNext(delivery: ClaimedDelivery, reply: unknown[], at: number): ClaimedDelivery {
+  if (reply.length <= at || str(reply[at]) !== '__next') return delivery;
+  // Same layout as a head, with 'queue' as its source and no start time.
+  const shifted = ['', 'queue', ...reply.slice(at + 1)];
+  return { ...delivery, next: parseDelivery(shifted, 1) };
 }

@@ -24,6 +24,34 @@ local function to_map(flat)
   return m
 end
 
+-- The fields of a delivery record the dispatcher needs (one HMGET; missing fields read as nil).
+local function read_delivery(dkey)
+  local v = redis.call('HMGET', dkey, 'status', 'attempts', 'last_attempt_ms', 'next_attempt_ms', 'event_sid',
+    'id', 'event_id', 'event_type', 'max_attempts', 'resend_seq', 'destination_url', 'last_attempt_at')
+  local s = function(x) return x or nil end
+  return { status = s(v[1]), attempts = tonumber(v[2] or '0') or 0, last_attempt_ms = tonumber(v[3] or ''),
+    next_attempt_ms = tonumber(v[4] or ''), event_sid = s(v[5]), id = v[6] or '', event_id = v[7] or '',
+    event_type = v[8] or '', max_attempts = v[9] or '', resend_seq = v[10] or '0', destination_url = v[11] or '',
+    last_attempt_at = v[12] or '' }
+end
+
+-- The event's headers (JSON) and raw body, or nil when retention removed the event.
+local function read_event(events, sid)
+  local ev = redis.call('XRANGE', events, sid, sid)[1]
+  if not ev then return nil end
+  local e = to_map(ev[2])
+  return e.h, e.b
+end
+
+-- Appends a delivery as src/store/dispatch.ts reads it, by position:
+-- id, event id, event type, attempt number, max attempts, resend seq, destination url,
+-- attempt started at (ISO; '' when not claimed), headers JSON, body.
+local function describe(out, d, attempt, started_at, headers, body)
+  local n = #out
+  out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] = d.id, d.event_id, d.event_type, attempt, d.max_attempts
+  out[n + 6], out[n + 7], out[n + 8], out[n + 9], out[n + 10] = d.resend_seq, d.destination_url, started_at, headers, body
+end
+
 -- Returns id, source ('front'|'queue'), queue entry id, or nil when the partition is empty.
 -- pel_empty: the caller just acknowledged the only pending entry, so there is none to read.
 local function find_head(queue, front, group, consumer, pel_empty)
@@ -53,11 +81,33 @@ local function drop_head(queue, front, group, source, qid)
 end
 
 --[[
-  h = { lease, queue, front, blocked, events, dprefix, owner, now_ms (unused: Redis TIME is used), now_iso, partition,
-        group, consumer, takeover_ms, retention }
+  Look-ahead for pipelining: the queue entry after the head `qid` (read, not claimed) when it is a
+  PENDING delivery that is due and whose event exists. Only the head is ever in the consumer's
+  pending list, so the entry after it is the one the next XREADGROUP '>' returns, unless the
+  queue changes in between (the claim then names another head, which the dispatcher checks).
+  Appends '__next', its queue entry id and the delivery (describe) to `out`.
+]]
+local function add_next(h, qid, now, out)
+  local entry = redis.call('XRANGE', h.queue, '(' .. qid, '+', 'COUNT', 1)[1]
+  if not entry then return end
+  local d = read_delivery(h.dprefix .. entry[2][2])
+  if d.status ~= 'PENDING' or (d.next_attempt_ms or 0) > now then return end
+  local headers, body = read_event(h.events, d.event_sid)
+  if not headers then return end
+  out[#out + 1] = '__next'
+  out[#out + 1] = entry[1]
+  describe(out, d, d.attempts + 1, '', headers, body)
+end
+
+--[[
+  h = { lease, queue, front, blocked, events, dprefix, owner, peek ('1' = add the look-ahead), now_iso,
+        partition, group, consumer, takeover_ms, expect (the delivery a pipelining owner already sent
+        as the next head, '' = none) }
   Returns one of
     { 'empty' } | { 'blocked', delivery id } | { 'wait', ms } | { 'expired', delivery id } (failed: event gone)
-    { 'send', source, qid, delivery fields (flat)…, '__event', headers json, body }
+    { 'send', source, qid, describe(...)…, ['__next', qid, describe(...)…] }
+    { 'same', source, qid, attempt, started at, ['__next', …] } when the head is `expect` (the
+      caller already has its event, so it is not sent again)
 ]]
 local function claim_head(h, pel_empty)
   for _ = 1, 100 do
@@ -67,47 +117,47 @@ local function claim_head(h, pel_empty)
     pel_empty = false
     if not id then return { 'empty' } end
     local dkey = h.dprefix .. id
-    local d = to_map(redis.call('HGETALL', dkey))
+    local d = read_delivery(dkey)
     if d.status == nil or d.status == 'DELIVERED' or d.status == 'FAILED' then
       -- Expired by retention or already finished (a race with unblock): not a head any more.
       drop_head(h.queue, h.front, h.group, source, qid)
     else
       local now = redis_now_ms()
+      local same = h.expect ~= '' and id == h.expect
       if d.status == 'SENDING' then
         -- Left in flight by an earlier owner. Its request may still be running: wait until it
         -- must have timed out before sending again (same webhook-id: at-least-once).
-        local free_at = (tonumber(d.last_attempt_ms or '') or 0) + tonumber(h.takeover_ms)
+        local free_at = (d.last_attempt_ms or 0) + tonumber(h.takeover_ms)
         if free_at > now then return { 'wait', free_at - now } end
         redis.call('RPUSH', dkey .. ':attempts', cjson.encode({
-          attempt = tonumber(d.attempts), started_at = d.last_attempt_at, classification = 'dispatcher_lost',
+          attempt = d.attempts, started_at = d.last_attempt_at, classification = 'dispatcher_lost',
           error = 'the dispatcher sending this attempt stopped before recording its outcome' }))
-      else
-        local due = tonumber(d.next_attempt_ms or '') or 0
+      elseif not same then
+        local due = d.next_attempt_ms or 0
         if due > now then return { 'wait', due - now } end
       end
-      local ev = redis.call('XRANGE', h.events, d.event_sid, d.event_sid)
-      if not ev[1] then
-        -- The event is gone (retention): never send an empty body in its place.
-        redis.call('HSET', dkey, 'status', 'FAILED', 'last_failure_reason', 'event_expired', 'updated_at', h.now_iso,
-          'last_error', 'the event was removed by retention before this delivery was sent')
-        drop_head(h.queue, h.front, h.group, source, qid)
-        return { 'expired', id }
+      local headers, body = '', ''
+      if not same then
+        headers, body = read_event(h.events, d.event_sid)
+        if not headers then
+          -- The event is gone (retention): never send an empty body in its place.
+          redis.call('HSET', dkey, 'status', 'FAILED', 'last_failure_reason', 'event_expired', 'updated_at', h.now_iso,
+            'last_error', 'the event was removed by retention before this delivery was sent')
+          drop_head(h.queue, h.front, h.group, source, qid)
+          return { 'expired', id }
+        end
       end
-      local e = to_map(ev[1][2])
-      local headers, body = e.h, e.b
-      local attempts = tonumber(d.attempts or '0') + 1
-      redis.call('HSET', dkey, 'status', 'SENDING', 'attempts', attempts, 'last_attempt_at', h.now_iso,
+      local attempt = d.attempts + 1
+      redis.call('HSET', dkey, 'status', 'SENDING', 'attempts', attempt, 'last_attempt_at', h.now_iso,
         'last_attempt_ms', now, 'send_token', h.owner, 'updated_at', h.now_iso)
-      d.status, d.attempts, d.last_attempt_at, d.last_attempt_ms = 'SENDING', attempts, h.now_iso, now
-      d.send_token, d.updated_at = h.owner, h.now_iso
-      local out = { 'send', source, qid }
-      for k, v in pairs(d) do
-        out[#out + 1] = k
-        out[#out + 1] = v
+      local out
+      if same then
+        out = { 'same', source, qid, attempt, h.now_iso }
+      else
+        out = { 'send', source, qid }
+        describe(out, d, attempt, h.now_iso, headers, body)
       end
-      out[#out + 1] = '__event'
-      out[#out + 1] = headers
-      out[#out + 1] = body
+      if h.peek == '1' and source == 'queue' then add_next(h, qid, now, out) end
       return out
     end
   end
@@ -116,6 +166,6 @@ end
 
 local function head_args(keys, argv)
   return { lease = keys[1], queue = keys[2], front = keys[3], blocked = keys[4], events = keys[5],
-    dprefix = argv[1], owner = argv[2], now_ms = argv[3], now_iso = argv[4], partition = argv[5],
-    group = argv[6], consumer = argv[7], takeover_ms = argv[8] }
+    dprefix = argv[1], owner = argv[2], peek = argv[3], now_iso = argv[4], partition = argv[5],
+    group = argv[6], consumer = argv[7], takeover_ms = argv[8], expect = argv[9] }
 end

@@ -1,0 +1,117 @@
+// The head scripts' pipelining contract on a real redis-server (src/store/dispatch.ts,
+// lua/lib-head.lua): a claim also reads the next delivery without claiming it; the finish script
+// that is told "I already sent that one" claims it only if it really is the next head, and
+// refuses everything once the lease is someone else's. The dispatcher's order and crash tests
+// (dispatch-order.test.ts) run with pipelining on; these pin the contract they rely on.
+import { expect } from 'chai';
+import { createRedis, type RedisClient } from '../../src/store/redis.ts';
+import { createKeys, type Keys } from '../../src/store/keys.ts';
+import { createRegistry } from '../../src/store/registry.ts';
+import { appendEvent } from '../../src/store/events.ts';
+import { acquireLease, claimHead, finishAndClaim, type ClaimedDelivery, type FinishInput, type HeadAnswer, type Lease } from '../../src/store/dispatch.ts';
+import { endpoint } from '../support/fixtures.ts';
+import { randomPrefix, startTestRedis, type TestRedis } from '../support/redis.ts';
+
+const TAKEOVER_MS = 31_000;
+
+describe('pipelined claims (real redis-server)', function () {
+  let redis: TestRedis;
+  let client: RedisClient;
+  let keys: Keys;
+  let n = 0;
+
+  before(async function () {
+    redis = await startTestRedis();
+    client = createRedis(redis.url, { enableAutoPipelining: false });
+  });
+  after(async function () {
+    client?.disconnect();
+    await redis?.stop();
+  });
+
+  /** A strict endpoint with `count` events queued, and this test's lease on its partition. */
+  async function partition(count: number): Promise<{ lease: Lease; ids: string[] }> {
+    keys = createKeys(randomPrefix());
+    const ep = endpoint({ name: `p${n++}`, spec: { source: { provider: 'none' }, destination: { url: 'http://127.0.0.1:9/x' }, ordering: { mode: 'strict' } } });
+    await createRegistry(client, keys, Buffer.alloc(32, 5)).put(ep);
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const r = await appendEvent(client, keys, {
+        endpointId: ep.id, eventId: `ev${i}`, deliveryId: `dl${i}`, eventType: 't', providerEventId: undefined, receivedAt: new Date().toISOString(),
+        headers: { 'content-type': 'application/json' }, body: Buffer.from(`{"n":${i}}`), maxAttempts: 8, dedupeWindowSeconds: 0, partition: 0, orderingKey: undefined,
+      });
+      ids.push(r.deliveryId!);
+    }
+    const ref = { endpointId: ep.id, partition: 0 };
+    return { lease: { ...ref, owner: 'me', token: await acquireLease(client, keys, ref, 'me', 60_000) }, ids };
+  }
+
+  const delivered = (c: ClaimedDelivery): FinishInput => ({
+    deliveryId: c.id, outcome: 'delivered', attempt: { attempt: c.attempt, classification: 'consumer_2xx' }, source: c.source,
+    queueEntryId: c.queueEntryId, statusCode: 200, responseBody: 'ok', error: '', classification: '', retryDelayMs: undefined, retentionSeconds: 0,
+  });
+  const sendOf = (a: HeadAnswer): ClaimedDelivery => {
+    if (a.type !== 'send') throw new Error(`expected a head to send, got ${a.type}`);
+    return a.delivery;
+  };
+  const status = (lease: Lease, id: string) => client.hget(keys.endpoint(lease.endpointId).delivery(id), 'status');
+
+  it('claims the head and reads the next one with its event, leaving it PENDING', async function () {
+    const { lease, ids } = await partition(3);
+    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, true));
+    expect(head.id).to.equal(ids[0]);
+    expect(head.attempt).to.equal(1);
+    expect(await status(lease, ids[0]!)).to.equal('SENDING');
+    expect(head.next?.id).to.equal(ids[1]);
+    expect(head.next?.attempt, 'the number it gets once claimed').to.equal(1);
+    expect(head.next?.body.toString()).to.equal('{"n":1}');
+    expect(head.next?.startedAt).to.equal('');
+    expect(await status(lease, ids[1]!)).to.equal('PENDING');
+    // Without peek there is no look-ahead.
+    const { lease: other } = await partition(2);
+    expect(sendOf(await claimHead(client, keys, other, Date.now(), TAKEOVER_MS)).next).to.equal(undefined);
+  });
+
+  it('records the head and claims the delivery already sent, without reading its event again', async function () {
+    const { lease, ids } = await partition(3);
+    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, true));
+    // The event is removed from the stream: a claim that read it again would mark the delivery
+    // event_expired instead of confirming what was already sent.
+    const k = keys.endpoint(lease.endpointId);
+    const sid = await client.hget(k.delivery(ids[1]!), 'event_sid');
+    await client.xdel(k.events, sid!);
+    const answer = await finishAndClaim(client, keys, lease, Date.now(), TAKEOVER_MS, delivered(head), { peek: true, sentNext: head.next });
+    const second = sendOf(answer);
+    expect(second.id).to.equal(ids[1]);
+    expect(second.attempt).to.equal(1);
+    expect(second.startedAt).to.match(/^\d{4}-\d\d-\d\dT/);
+    expect(second.body.toString(), 'carried over from the look-ahead').to.equal('{"n":1}');
+    expect(second.next?.id).to.equal(ids[2]);
+    expect(await status(lease, ids[0]!)).to.equal('DELIVERED');
+    expect(await client.hmget(k.delivery(ids[1]!), 'status', 'attempts')).to.deep.equal(['SENDING', '1']);
+  });
+
+  it('answers with the real head, in full, when the queue changed after the look-ahead', async function () {
+    const { lease, ids } = await partition(3);
+    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, true));
+    const k = keys.endpoint(lease.endpointId);
+    // The look-ahead's queue entry goes away (as if finished elsewhere): the next head is #2.
+    await client.xdel(k.queue(0), head.next!.queueEntryId);
+    const second = sendOf(await finishAndClaim(client, keys, lease, Date.now(), TAKEOVER_MS, delivered(head), { peek: true, sentNext: head.next }));
+    expect(second.id, 'the caller sees it is not the one it sent').to.equal(ids[2]);
+    expect(second.body.toString()).to.equal('{"n":2}');
+    expect(await status(lease, ids[1]!)).to.equal('PENDING');
+  });
+
+  it('refuses a pipelining owner whose lease was taken over: nothing recorded, nothing claimed', async function () {
+    const { lease, ids } = await partition(3);
+    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, true));
+    const k = keys.endpoint(lease.endpointId);
+    await client.del(k.lease(0));
+    await acquireLease(client, keys, { endpointId: lease.endpointId, partition: 0 }, 'successor', 60_000);
+    const answer = await finishAndClaim(client, keys, lease, Date.now(), TAKEOVER_MS, delivered(head), { peek: true, sentNext: head.next });
+    expect(answer.type).to.equal('fenced');
+    expect(await status(lease, ids[0]!)).to.equal('SENDING');
+    expect(await status(lease, ids[1]!)).to.equal('PENDING');
+  });
+});
