@@ -58,11 +58,19 @@ export interface Worker {
 export function startWorker(d: WorkerDeps): Worker {
   let stopped = false;
   let wakeUp: (() => void) | undefined;
+  // A wake that came while the loop was not asleep — say between a claim that found the partition
+  // empty and the sleep after it — makes the next sleep return at once instead of being lost.
+  let wokeSinceClaim = false;
   const { shared, lease } = d;
   const endpoint = () => shared.endpoints.get(lease.endpointId);
 
   const sleep = (ms: number) =>
     new Promise<void>((ok) => {
+      if (wokeSinceClaim) {
+        wokeSinceClaim = false;
+        ok();
+        return;
+      }
       const t = setTimeout(done, Math.max(1, ms));
       function done() {
         clearTimeout(t);
@@ -78,6 +86,7 @@ export function startWorker(d: WorkerDeps): Worker {
   // counts its takeover wait from the claim too (a stall before sending must not stretch it).
   let claimedAt = 0;
   const noteClaim = async (p: Promise<HeadAnswer>) => {
+    wokeSinceClaim = false; // the claim just written sees whatever that wake announced
     const answer = await p;
     claimedAt = performance.now();
     return answer;
@@ -264,7 +273,10 @@ export function startWorker(d: WorkerDeps): Worker {
   })();
 
   return {
-    wake: () => wakeUp?.(),
+    wake: () => {
+      if (wakeUp) wakeUp();
+      else wokeSinceClaim = true;
+    },
     async stop() {
       stopped = true;
       wakeUp?.();

@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
+import { createDispatcher } from '../../src/dispatch/dispatcher.ts';
 import { applyRetention } from '../../src/dispatch/retention.ts';
 import { choosePartition } from '../../src/domain/event.ts';
 import { getDelivery, resendDelivery, unblockPartition } from '../../src/store/deliveries.ts';
@@ -157,6 +158,45 @@ describe('dispatcher (real redis-server, real receivers)', function () {
     await waitFor(async () => (await last(refused.id)).status === 'FAILED' && (await last(metadata.id)).status === 'FAILED');
     expect((await last(refused.id)).last_failure_reason).to.equal('connection_refused');
     expect((await last(metadata.id)).last_failure_reason).to.equal('destination_blocked');
+  });
+});
+
+describe('dispatcher wake-ups (real redis-server, real receiver)', function () {
+  let redis: TestRedis;
+  let app: TestApp;
+
+  before(async function () {
+    redis = await startTestRedis();
+    app = await startTestApp({ redisUrl: redis.url, roles: ['ingest'] });
+  });
+  after(async function () {
+    await app?.close();
+    await redis?.stop();
+  });
+
+  it('never sleeps through a wake: each event of a trickle is delivered without waiting for the idle poll', async function () {
+    this.timeout(60_000);
+    // The idle poll is ten minutes: an event whose wake-up is lost waits for it, or for the
+    // dispatcher's next lease round (which wakes its partitions, every few seconds).
+    const dispatcher = createDispatcher(app.shared, { idlePollMs: 600_000 });
+    await dispatcher.start!();
+    const r = await startReceiver();
+    try {
+      const ep = endpoint({ name: 'trickle', spec: { source: { provider: 'none' }, destination: { url: r.url + '/hook' }, ordering: { mode: 'strict' } } });
+      await app.putEndpoint(ep);
+      await waitFor(() => dispatcher.owned().length > 0);
+      // One event at a time, each sent the moment the previous one arrives: the partition goes
+      // idle between events, so every delivery depends on its wake-up (the race is the wake landing
+      // between the claim that found the queue empty and the sleep after it).
+      for (let i = 0; i < 300; i++) {
+        expect((await app.post('/in/default/trickle', JSON.stringify({ n: i }))).status).to.equal(202);
+        await r.until((rs) => rs.length > i, 2_000);
+      }
+      expect(r.receipts.map((x) => JSON.parse(x.body.toString()).n)).to.deep.equal([...Array(300).keys()]);
+    } finally {
+      await dispatcher.close!();
+      await r.close();
+    }
   });
 });
 
