@@ -83,6 +83,8 @@ export const CONSUMER_GROUP = 'dispatch';
 export const consumerName = (partition: number) => `p${partition}`;
 
 export function createKeys(prefix: string): Keys {
+  // Built once per endpoint: the hot paths ask for an endpoint's keys on every request.
+  const built = new Map<string, EndpointKeys>();
   return {
     prefix,
     endpointIndex: `${prefix}:endpoints`,
@@ -93,28 +95,38 @@ export function createKeys(prefix: string): Keys {
     retentionLease: `${prefix}:retention-lease`,
     replays: `${prefix}:replays`,
     endpoint(endpointId: string): EndpointKeys {
-      const base = `${prefix}:{${endpointId}}`;
-      return {
-        endpoint: `${base}:endpoint`,
-        events: `${base}:events`,
-        eventIndex: `${base}:eventidx`,
-        deliveryLog: `${base}:dlog`,
-        stats: `${base}:stats`,
-        blocked: `${base}:blocked`,
-        resendSeq: `${base}:resends`,
-        latestDelivery: `${base}:latest`,
-        base: `${base}:`,
-        hold: (p) => `${base}:hold:${p}`,
-        replay: (id) => `${base}:replay:${id}`,
-        replayLease: (id) => `${base}:replay:${id}:lease`,
-        dedupe: (id) => `${base}:dedupe:${id}`,
-        delivery: (id) => `${base}:d:${id}`,
-        attempts: (id) => `${base}:d:${id}:attempts`,
-        queue: (p) => `${base}:q:${p}`,
-        front: (p) => `${base}:front:${p}`,
-        lease: (p) => `${base}:lease:${p}`,
-        fence: (p) => `${base}:fence:${p}`,
-      };
+      let keys = built.get(endpointId);
+      if (!keys) {
+        if (built.size >= 10_000) built.clear(); // ids can come from request paths: stay bounded
+        keys = endpointKeys(prefix, endpointId);
+        built.set(endpointId, keys);
+      }
+      return keys;
     },
+  };
+}
+
+function endpointKeys(prefix: string, endpointId: string): EndpointKeys {
+  const base = `${prefix}:{${endpointId}}`;
+  return {
+    endpoint: `${base}:endpoint`,
+    events: `${base}:events`,
+    eventIndex: `${base}:eventidx`,
+    deliveryLog: `${base}:dlog`,
+    stats: `${base}:stats`,
+    blocked: `${base}:blocked`,
+    resendSeq: `${base}:resends`,
+    latestDelivery: `${base}:latest`,
+    base: `${base}:`,
+    hold: (p) => `${base}:hold:${p}`,
+    replay: (id) => `${base}:replay:${id}`,
+    replayLease: (id) => `${base}:replay:${id}:lease`,
+    dedupe: (id) => `${base}:dedupe:${id}`,
+    delivery: (id) => `${base}:d:${id}`,
+    attempts: (id) => `${base}:d:${id}:attempts`,
+    queue: (p) => `${base}:q:${p}`,
+    front: (p) => `${base}:front:${p}`,
+    lease: (p) => `${base}:lease:${p}`,
+    fence: (p) => `${base}:fence:${p}`,
   };
 }

@@ -184,7 +184,7 @@ describe('dispatcher wake-ups (real redis-server, real receiver)', function () {
     try {
       const ep = endpoint({ name: 'trickle', spec: { source: { provider: 'none' }, destination: { url: r.url + '/hook' }, ordering: { mode: 'strict' } } });
       await app.putEndpoint(ep);
-      await waitFor(() => dispatcher.owned().length > 0);
+      await waitFor(async () => dispatcher.owned().length > 0, 15_000, "the dispatcher owns the partition");
       // One event at a time, each sent the moment the previous one arrives: the partition goes
       // idle between events, so every delivery depends on its wake-up (the race is the wake landing
       // between the claim that found the queue empty and the sleep after it).
