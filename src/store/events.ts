@@ -27,7 +27,7 @@ export interface AppendResult {
 
 export async function appendEvent(redis: RedisClient, keys: Keys, e: NewEvent): Promise<AppendResult> {
   const k = keys.endpoint(e.endpointId);
-  const res = (await redis.runScript(
+  const res = (await redis.runScriptBatched(
     'rdIngest',
     [k.events],
     [e.eventId, e.eventType, e.providerEventId ?? '', e.receivedAt, JSON.stringify(e.headers), e.body, e.deliveryId,

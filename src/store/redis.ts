@@ -29,6 +29,13 @@ type ScriptArg = string | number | Buffer;
 
 export interface RedisClient extends Redis {
   runScript(name: ScriptName, keys: string[], args: ScriptArg[]): Promise<unknown>;
+  /**
+   * Same, but the calls made in one turn of the event loop reach Redis in one write (a pipeline,
+   * flushed by setImmediate): each script still runs on its own, atomically, and answers its own
+   * caller. Auto-pipelining writes once per callback instead, so under load each request paid a
+   * write and a read of its own.
+   */
+  runScriptBatched(name: ScriptName, keys: string[], args: ScriptArg[]): Promise<unknown>;
   /** Same, with every bulk string of the answer as a Buffer (for raw event bodies). */
   runScriptBuffer(name: ScriptName, keys: string[], args: ScriptArg[]): Promise<unknown>;
 }
@@ -61,6 +68,28 @@ export function createRedis(url: string, opts: RedisOptions = {}): RedisClient {
     const fn = (redis as unknown as Record<string, (...a: ScriptArg[]) => Promise<unknown>>)[name];
     if (!fn) throw new Error(`script ${name} is not defined`);
     return SCRIPTS[name] >= 0 ? fn.call(redis, ...keys, ...args) : fn.call(redis, keys.length, ...keys, ...args);
+  };
+  let batch: Array<{ name: ScriptName; call: ScriptArg[]; ok: (v: unknown) => void; fail: (e: unknown) => void }> = [];
+  const flush = () => {
+    const calls = batch;
+    batch = [];
+    const pipeline = redis.pipeline() as unknown as Record<string, (...a: ScriptArg[]) => unknown> & { exec(): Promise<Array<[Error | null, unknown]> | null> };
+    for (const c of calls) pipeline[c.name]!(...c.call);
+    pipeline.exec().then(
+      (results) => calls.forEach((c, i) => {
+        const [err, value] = results?.[i] ?? [new Error('no reply from Redis'), undefined];
+        if (err) c.fail(err);
+        else c.ok(value);
+      }),
+      (err: unknown) => calls.forEach((c) => c.fail(err)),
+    );
+  };
+  redis.runScriptBatched = (name, keys, args) => {
+    if (SCRIPTS[name] < 0) throw new Error(`script ${name} takes a variable number of keys: use runScript`);
+    if (keys.length !== SCRIPTS[name]) throw new Error(`script ${name} takes ${SCRIPTS[name]} keys, got ${keys.length}`);
+    return new Promise((ok, fail) => {
+      if (batch.push({ name, call: [...keys, ...args], ok, fail }) === 1) setImmediate(flush);
+    });
   };
   redis.runScriptBuffer = (name, keys, args) => {
     const fn = (redis as unknown as Record<string, (...a: ScriptArg[]) => Promise<unknown>>)[`${name}Buffer`];

@@ -1,7 +1,7 @@
 --[[
   Accept one event atomically: dedupe, append it to the endpoint's event stream, create its
   first delivery (seed 001: PENDING, attempts 0, resend_seq 0), queue that delivery in its
-  ordering partition, then wake the dispatchers. Either all of it happens or none.
+  ordering partition, then wake the partition's owner if it was idle. Either all of it happens or none.
 
   KEYS[1] events stream (declared for routing; the other keys share its hash tag and are built
           from the key base ARGV[14] with the suffixes of src/store/keys.ts — fewer, shorter
@@ -24,9 +24,9 @@ local stats = base .. 'stats'
 if redis.call('HEXISTS', index, ARGV[1]) == 1 then
   return { 1, ARGV[1], ARGV[7] }
 end
-local dedupe = ARGV[3] ~= '' and tonumber(ARGV[9]) > 0
-if dedupe then
-  local existing = redis.call('GET', dedupe_key)
+-- Dedupe: claim the provider's id for this event in one step (SET NX GET answers the holder).
+if ARGV[3] ~= '' and tonumber(ARGV[9]) > 0 then
+  local existing = redis.call('SET', dedupe_key, ARGV[1], 'NX', 'GET', 'EX', ARGV[9])
   if existing then
     redis.call('HINCRBY', stats, 'deduped', 1)
     return { 0, existing, '' }
@@ -44,12 +44,12 @@ redis.call('HSET', dkey,
   'created_at', ARGV[4], 'updated_at', ARGV[4], 'next_attempt_at', ARGV[4])
 redis.call('HSET', base .. 'latest', ARGV[1], ARGV[7])
 local held = redis.call('HGET', base .. 'endpoint', 'hold_live') == '1'
-redis.call('XADD', held and (base .. 'hold:' .. ARGV[12]) or (base .. 'q:' .. ARGV[12]), '*', 'd', ARGV[7])
+local queue = held and (base .. 'hold:' .. ARGV[12]) or (base .. 'q:' .. ARGV[12])
+redis.call('XADD', queue, '*', 'd', ARGV[7])
 redis.call('XADD', base .. 'dlog', '*', 'd', ARGV[7])
 redis.call('HINCRBY', stats, 'ingested', 1)
 
-if dedupe then
-  redis.call('SET', dedupe_key, ARGV[1], 'EX', ARGV[9])
-end
-if not held then redis.call('PUBLISH', ARGV[10], ARGV[11] .. '|' .. ARGV[12]) end
+-- Wake the partition's owner only when its queue was empty: otherwise it has work in hand and
+-- claims this entry in the script that ends the one before (finished entries leave the queue).
+if not held and redis.call('XLEN', queue) == 1 then redis.call('PUBLISH', ARGV[10], ARGV[11] .. '|' .. ARGV[12]) end
 return { 1, ARGV[1], ARGV[7] }
