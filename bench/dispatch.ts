@@ -22,7 +22,8 @@
 // Environment: BENCH_N1 (20000 events, 1 endpoint), BENCH_ENDPOINTS (100), BENCH_N_PER_ENDPOINT
 // (200), BENCH_LATENCY_SECONDS (5), BENCH_RTT_REQUESTS (5000), BENCH_BODY_BYTES (1024),
 // BENCH_PROFILE=<dir> (--cpu-prof of the dispatcher and the peer), BENCH_MAIN (another checkout's
-// src/main.ts, to compare a change on the same machine).
+// src/main.ts, to compare a change on the same machine), BENCH_LATENCY_RATES (e.g. 500,1000,2000:
+// instead of the above, Redeliver's latency for one endpoint at each of these rates).
 // Everything the script starts is stopped before it exits, on Ctrl-C too.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -52,6 +53,7 @@ const LATENCY_SECONDS = num('BENCH_LATENCY_SECONDS', 5);
 const RTT_REQUESTS = num('BENCH_RTT_REQUESTS', 5000);
 const BODY_BYTES = num('BENCH_BODY_BYTES', 1024);
 const PROFILE_DIR = process.env.BENCH_PROFILE;
+const LATENCY_RATES = (process.env.BENCH_LATENCY_RATES ?? '').split(',').filter(Boolean).map(Number);
 /** Redeliver's entry point; another checkout's src/main.ts to compare a change (A/B) on the same machine. */
 const MAIN = process.env.BENCH_MAIN ?? join(ROOT, 'src/main.ts');
 const SECRET_KEY = Buffer.alloc(32, 4).toString('base64');
@@ -611,6 +613,18 @@ function report(r: Results): void {
   if (PROFILE_DIR) console.log(`CPU profiles (open in Chrome DevTools or speedscope): ${PROFILE_DIR}`);
 }
 
+/** BENCH_LATENCY_RATES: only Redeliver's latency for one endpoint at each given rate (where queueing starts). */
+async function latencyCurve(stack: Stack, receiver: Forked): Promise<void> {
+  await redeliverThroughput(stack, receiver, 1, 5000); // warm-up
+  const rows: string[][] = [];
+  for (const rate of LATENCY_RATES) {
+    const [ep] = await addEndpoints(stack, [`curve-${rate}`], receiver.url, false);
+    const r = await latencyRun(`Redeliver latency, 1 endpoint`, receiver, rate, 1, (_e, s, i) => ingestOne(stack, ep!, eventBody(0, s, i)));
+    rows.push([fmt(rate), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.maxMs, 1)]);
+  }
+  console.log('\n' + table(['events/s', 'p50 ms', 'p99 ms', 'max ms'], rows));
+}
+
 async function main() {
   console.log(`dispatch bench: ${N1} events to 1 endpoint, ${ENDPOINTS}×${N_PER_ENDPOINT} to ${ENDPOINTS} endpoints, ${BODY_BYTES} B bodies, ` +
     `latency runs ${LATENCY_SECONDS} s; node ${process.version}, ${availableParallelism()} CPUs shared by receiver, gateway and redis-server`);
@@ -622,6 +636,7 @@ async function main() {
 
   const rdRedis = await startRedis();
   const stack = await startRedeliver(rdRedis);
+  if (LATENCY_RATES.length > 0) return latencyCurve(stack, receiver);
   const rd1 = await redeliverThroughput(stack, receiver, 1, N1);
   const rdN = await redeliverThroughput(stack, receiver, ENDPOINTS, N_PER_ENDPOINT);
   const latEps = async (n: number) => addEndpoints(stack, Array.from({ length: n }, (_, i) => `l${n}-${i}`), receiver.url, false);

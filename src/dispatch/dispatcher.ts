@@ -9,7 +9,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { partitionCount } from '../domain/endpoint.ts';
 import type { RoleHandle, Shared } from '../lib/runtime.ts';
-import { acquireLease, releaseLease, type Lease } from '../store/dispatch.ts';
+import { errorMessage } from '../errors/index.ts';
+import { acquireLease, parseOwnerWake, releaseLease, type Lease, type OwnerWake } from '../store/dispatch.ts';
 import type { RedisClient } from '../store/redis.ts';
 import { reportBacklog } from './backlog.ts';
 import { applyRetention } from './retention.ts';
@@ -168,8 +169,22 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
       // auto-pipelining would hold every call until the next tick (measured: ~2x per call).
       redis = shared.connect('dispatch', { enableAutoPipelining: false });
       subscriber = shared.connect('dispatch-wake');
-      subscriber.on('message', (_channel: string, message: string) => owned.get(message)?.worker.wake());
-      await subscriber.subscribe(shared.keys.wakeChannel);
+      const ownChannel = shared.keys.ownerWakeChannel(id);
+      subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+        if (channel.toString() === shared.keys.wakeChannel) {
+          owned.get(message.toString())?.worker.wake();
+          return;
+        }
+        let wake: OwnerWake;
+        try {
+          wake = parseOwnerWake(message);
+        } catch (err) {
+          shared.log.warn({ err: errorMessage(err) }, 'unreadable wake-up ignored');
+          return;
+        }
+        owned.get(wake.partition)?.worker.wake(wake.delivery);
+      });
+      await subscriber.subscribe(shared.keys.wakeChannel, ownChannel);
       shared.endpoints.onChange(() => {
         if (!closed) schedule();
         for (const o of owned.values()) o.worker.wake();

@@ -15,6 +15,8 @@
 // says N is SENDING (or N+1 is): the successor re-sends from there, after the takeover wait,
 // which also covers the pipelined request (it starts within PIPELINE_WINDOW_MS of N's claim and
 // gets the endpoint's timeout). Receivers may then see N+1 before N's repeat, never before N.
+// An idle partition works the same way with the head a wake-up brings (ingest publishes the new
+// head with its event to the owner when the queue was empty): claim written first, then sent.
 import { isPaused, onExhausted, partitionCount, type ResolvedEndpoint } from '../domain/endpoint.ts';
 import { classify, type Outcome } from '../domain/outcome.ts';
 import { signStandardWebhook } from '../lib/standard-webhooks.ts';
@@ -50,7 +52,12 @@ export interface WorkerDeps {
 type Step = HeadAnswer | { type: 'sent'; delivery: ClaimedDelivery; sending: Promise<SendResult> };
 
 export interface Worker {
-  wake(): void;
+  /**
+   * New work for the partition. `head`: its new head with the event, from a wake-up that says the
+   * queue went from empty to this one delivery; sent at once (its claim on the way) if the loop is
+   * idle on an empty partition and has not claimed that entry already.
+   */
+  wake(head?: ClaimedDelivery): void;
   /** Stops after the attempt in flight, if any. Idempotent. */
   stop(): Promise<void>;
 }
@@ -61,6 +68,11 @@ export function startWorker(d: WorkerDeps): Worker {
   // A wake that came while the loop was not asleep — say between a claim that found the partition
   // empty and the sleep after it — makes the next sleep return at once instead of being lost.
   let wokeSinceClaim = false;
+  // Asleep after a claim found the partition empty, and the head a wake-up brought meanwhile.
+  let idleOnEmpty = false;
+  let wokenHead: ClaimedDelivery | undefined;
+  // The newest queue entry claimed: a wake-up about an entry at or before it is old news.
+  let lastQueueEntry = '0-0';
   const { shared, lease } = d;
   const endpoint = () => shared.endpoints.get(lease.endpointId);
 
@@ -89,18 +101,29 @@ export function startWorker(d: WorkerDeps): Worker {
     wokeSinceClaim = false; // the claim just written sees whatever that wake announced
     const answer = await p;
     claimedAt = performance.now();
+    if (answer.type === 'send' && answer.delivery.source === 'queue' && streamIdAfter(answer.delivery.queueEntryId, lastQueueEntry)) {
+      lastQueueEntry = answer.delivery.queueEntryId;
+    }
     return answer;
   };
   // Pipelining needs a steady pace: no rate limit (spacing sends would defeat it).
   const peek = () => endpoint()?.spec.rateLimit === undefined;
-  const claim = () => noteClaim(claimHead(d.redis, shared.keys, lease, d.now(), takeoverMs(), peek()));
+  const claim = () => noteClaim(claimHead(d.redis, shared.keys, lease, d.now(), takeoverMs(), { peek: peek() }));
 
   const step = async (answer: Step): Promise<Step | undefined> => {
     switch (answer.type) {
       case 'fenced':
       case 'stale':
         return undefined;
-      case 'empty':
+      case 'empty': {
+        idleOnEmpty = true;
+        await sleep(d.idlePollMs);
+        idleOnEmpty = false;
+        const head = wokenHead;
+        wokenHead = undefined;
+        if (stopped) return undefined;
+        return head ? sendWoken(head) : claim();
+      }
       case 'blocked':
         await sleep(d.idlePollMs);
         return stopped ? undefined : claim();
@@ -188,15 +211,35 @@ export function startWorker(d: WorkerDeps): Worker {
     // then `next` is sent without waiting for its answer.
     const recorded = recordOutcome(finish, next);
     lastSendAt = performance.now();
-    const nextSending = send(ep, next, ep.spec.destination.timeoutSeconds * 1000);
-    const answer = await recorded;
-    if (answer?.type === 'send' && answer.delivery.id === next.id) return { type: 'sent', delivery: answer.delivery, sending: nextSending };
+    shared.metrics.dispatchPipelined.inc({ endpoint: ep.id, via: 'lookahead' });
+    return confirmSent(ep, next, recorded, send(ep, next, ep.spec.destination.timeoutSeconds * 1000));
+  };
+
+  /** Keeps a delivery sent before Redis answered its claim only if the claim names it. */
+  const confirmSent = async (ep: ResolvedEndpoint, sent: ClaimedDelivery, claimed: Promise<HeadAnswer | undefined>,
+    sending: Promise<SendResult>): Promise<Step | undefined> => {
+    const answer = await claimed;
+    if (answer?.type === 'send' && answer.delivery.id === sent.id) return { type: 'sent', delivery: answer.delivery, sending };
     // Not confirmed (lease lost, or the queue changed under us): its outcome is not recorded; the
     // partition's owner sends it again in order.
     shared.metrics.dispatchPipelineMisses.inc({ endpoint: ep.id });
-    shared.log.warn({ endpoint: ep.id, partition: lease.partition, delivery: next.id, answer: answer?.type }, 'pipelined delivery was not confirmed by Redis; it will be sent again');
-    await nextSending;
+    shared.log.warn({ endpoint: ep.id, partition: lease.partition, delivery: sent.id, answer: answer?.type }, 'pipelined delivery was not confirmed by Redis; it will be sent again');
+    await sending;
     return answer;
+  };
+
+  /**
+   * The head a wake-up brought to an idle partition: its claim is written to Redis first, then it
+   * is sent without waiting for the answer (as a pipelined delivery; see the top of this file).
+   * No head was in flight, so a successor's takeover wait counts from this claim.
+   */
+  const sendWoken = async (head: ClaimedDelivery): Promise<Step | undefined> => {
+    const ep = endpoint();
+    if (!ep || stopped || isPaused(ep) || ep.spec.rateLimit !== undefined || performance.now() >= d.leaseValidUntil()) return claim();
+    const claimed = noteClaim(claimHead(d.redis, shared.keys, lease, d.now(), takeoverMs(), { peek: peek(), sentNext: head }));
+    lastSendAt = performance.now();
+    shared.metrics.dispatchPipelined.inc({ endpoint: ep.id, via: 'wakeup' });
+    return confirmSent(ep, head, claimed, send(ep, head, ep.spec.destination.timeoutSeconds * 1000));
   };
 
   /**
@@ -273,7 +316,8 @@ export function startWorker(d: WorkerDeps): Worker {
   })();
 
   return {
-    wake: () => {
+    wake: (head) => {
+      if (head && idleOnEmpty && wakeUp && streamIdAfter(head.queueEntryId, lastQueueEntry)) wokenHead = head;
       if (wakeUp) wakeUp();
       else wokeSinceClaim = true;
     },
@@ -283,6 +327,13 @@ export function startWorker(d: WorkerDeps): Worker {
       await loop;
     },
   };
+}
+
+/** Whether stream entry id `a` (`ms-seq`) comes after `b`. */
+function streamIdAfter(a: string, b: string): boolean {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am > bm || (am === bm && as > bs);
 }
 
 /** What the finish script records for one attempt. */

@@ -40,6 +40,12 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       labelNames: ['endpoint', 'outcome'] as const,
       registers,
     }),
+    dispatchPipelined: new Counter({
+      name: 'redeliver_dispatch_pipelined_total',
+      help: 'Deliveries sent before Redis answered their claim, by how they were known: lookahead (read with the previous head) or wakeup (carried by the wake-up of an idle partition).',
+      labelNames: ['endpoint', 'via'] as const,
+      registers,
+    }),
     dispatchPipelineMisses: new Counter({
       name: 'redeliver_dispatch_pipeline_misses_total',
       help: 'Pipelined sends whose claim Redis did not confirm (lease lost or queue changed); they are sent again.',

@@ -82,10 +82,37 @@ function headKeysAndArgs(keys: Keys, lease: Lease, nowMs: number, takeoverMs: nu
   };
 }
 
-/** Claims the partition's head; with `peek`, also reads the delivery after it (see `ClaimedDelivery.next`). */
-export async function claimHead(redis: RedisClient, keys: Keys, lease: Lease, nowMs: number, takeoverMs: number, peek = false): Promise<HeadAnswer> {
-  const { keys: ks, args } = headKeysAndArgs(keys, lease, nowMs, takeoverMs, peek);
-  return parseHead((await redis.runScriptBuffer('rdHead', ks, args)) as unknown[]);
+/**
+ * Claims the partition's head; with `peek`, also reads the delivery after it (see
+ * `ClaimedDelivery.next`). `sentNext`: a delivery the caller has already sent as the head (from a
+ * wake-up that carried it); the answer confirms it, or names the real head in full.
+ */
+export async function claimHead(
+  redis: RedisClient, keys: Keys, lease: Lease, nowMs: number, takeoverMs: number,
+  opts: { peek?: boolean; sentNext?: ClaimedDelivery } = {},
+): Promise<HeadAnswer> {
+  const { keys: ks, args } = headKeysAndArgs(keys, lease, nowMs, takeoverMs, opts.peek ?? false, opts.sentNext?.id);
+  return parseHead((await redis.runScriptBuffer('rdHead', ks, args)) as unknown[], opts.sentNext);
+}
+
+/** A wake-up on a dispatcher's own channel (keys.ownerWakeChannel): the partition and its new head. */
+export interface OwnerWake {
+  /** `endpointId|partition`. */
+  partition: string;
+  delivery: ClaimedDelivery;
+}
+
+export function parseOwnerWake(message: Buffer): OwnerWake {
+  const nl = message.indexOf(10);
+  if (nl < 0) throw new Error('wake-up without a body separator');
+  const m = JSON.parse(message.subarray(0, nl).toString('utf8')) as { ep: string; p: number; q: string; d: string; e: string; t: string; m: number; h: string };
+  return {
+    partition: `${m.ep}|${m.p}`,
+    delivery: {
+      source: 'queue', queueEntryId: m.q, id: m.d, eventId: m.e, eventType: m.t, attempt: 1, maxAttempts: m.m, resendSeq: '0',
+      destinationUrl: '', startedAt: '', eventHeaders: JSON.parse(m.h || '{}') as Record<string, string>, body: message.subarray(nl + 1),
+    },
+  };
 }
 
 /**

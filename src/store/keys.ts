@@ -66,6 +66,13 @@ export interface Keys {
   /** Pub/sub channel: `endpointId|partition` that has new work (a hint; dispatchers also poll). */
   readonly wakeChannel: string;
   /**
+   * Pub/sub channel of one dispatcher (`wakeChannel:<owner id>`, built the same way by ingest.lua):
+   * a partition it owns went from empty to one delivery — JSON (endpoint `ep`, partition `p`, queue
+   * entry `q`, delivery `d`, event `e`, type `t`, max attempts `m`, headers JSON `h`), a newline,
+   * then the raw body.
+   */
+  ownerWakeChannel(ownerId: string): string;
+  /**
    * Stream: audit log of every management write (fields at, who, scope, action, target, status,
    * result, detail JSON); capped at about 100,000 entries.
    */
@@ -90,6 +97,7 @@ export function createKeys(prefix: string): Keys {
     endpointIndex: `${prefix}:endpoints`,
     registryChannel: `${prefix}:registry`,
     wakeChannel: `${prefix}:wake`,
+    ownerWakeChannel: (ownerId) => `${prefix}:wake:${ownerId}`,
     audit: `${prefix}:audit`,
     dispatchers: `${prefix}:dispatchers`,
     retentionLease: `${prefix}:retention-lease`,

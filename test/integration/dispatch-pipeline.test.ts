@@ -58,7 +58,7 @@ describe('pipelined claims (real redis-server)', function () {
 
   it('claims the head and reads the next one with its event, leaving it PENDING', async function () {
     const { lease, ids } = await partition(3);
-    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, true));
+    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, { peek: true }));
     expect(head.id).to.equal(ids[0]);
     expect(head.attempt).to.equal(1);
     expect(await status(lease, ids[0]!)).to.equal('SENDING');
@@ -74,7 +74,7 @@ describe('pipelined claims (real redis-server)', function () {
 
   it('records the head and claims the delivery already sent, without reading its event again', async function () {
     const { lease, ids } = await partition(3);
-    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, true));
+    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, { peek: true }));
     // The event is removed from the stream: a claim that read it again would mark the delivery
     // event_expired instead of confirming what was already sent.
     const k = keys.endpoint(lease.endpointId);
@@ -93,7 +93,7 @@ describe('pipelined claims (real redis-server)', function () {
 
   it('answers with the real head, in full, when the queue changed after the look-ahead', async function () {
     const { lease, ids } = await partition(3);
-    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, true));
+    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, { peek: true }));
     const k = keys.endpoint(lease.endpointId);
     // The look-ahead's queue entry goes away (as if finished elsewhere): the next head is #2.
     await client.xdel(k.queue(0), head.next!.queueEntryId);
@@ -105,7 +105,7 @@ describe('pipelined claims (real redis-server)', function () {
 
   it('refuses a pipelining owner whose lease was taken over: nothing recorded, nothing claimed', async function () {
     const { lease, ids } = await partition(3);
-    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, true));
+    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, { peek: true }));
     const k = keys.endpoint(lease.endpointId);
     await client.del(k.lease(0));
     await acquireLease(client, keys, { endpointId: lease.endpointId, partition: 0 }, 'successor', 60_000);

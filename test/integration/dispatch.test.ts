@@ -200,6 +200,61 @@ describe('dispatcher wake-ups (real redis-server, real receiver)', function () {
   });
 });
 
+describe('dispatcher wake-ups that carry the event (real redis-server, real receiver)', function () {
+  let redis: TestRedis;
+  let app: TestApp;
+  let client: Redis;
+
+  before(async function () {
+    redis = await startTestRedis();
+    app = await startTestApp({ redisUrl: redis.url, roles: ['ingest', 'dispatcher'] });
+    client = new Redis(redis.url);
+  });
+  after(async function () {
+    await client?.quit();
+    await app?.close();
+    await redis?.stop();
+  });
+
+  const counter = async (name: string, labels: Record<string, string>) => {
+    const metric = (await app.shared.metrics.registry.getSingleMetric(name)?.get())?.values ?? [];
+    return metric.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0);
+  };
+
+  it('sends the event of an idle partition straight from its wake-up, claimed in Redis, in order', async function () {
+    const r = await startReceiver();
+    try {
+      const ep = endpoint({ name: 'woken', spec: { source: { provider: 'none' }, destination: { url: r.url + '/hook' }, ordering: { mode: 'strict' } } });
+      await app.putEndpoint(ep);
+      const k = app.shared.keys.endpoint(ep.id);
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const res = await app.post('/in/default/woken', JSON.stringify({ n: i }));
+        ids.push(res.json.event_id as string);
+        // Idle again before the next one: recorded DELIVERED and nothing queued.
+        await r.until((rs) => rs.length > i);
+        const latest = () => client.hget(k.latestDelivery, ids[i]!);
+        await waitFor(async () => (await client.hget(k.delivery((await latest())!), 'status')) === 'DELIVERED' && (await client.xlen(k.queue(0))) === 0);
+      }
+      expect(r.receipts.map((x) => JSON.parse(x.body.toString()).n)).to.deep.equal([...Array(20).keys()]);
+      expect(r.receipts.map((x) => x.headers['webhook-id'])).to.deep.equal(ids);
+      expect(r.receipts.every((x) => x.headers['x-redeliver-attempt'] === '1')).to.equal(true);
+      // Each one was sent from its wake-up, and each claim named it (no miss).
+      expect(await counter('redeliver_dispatch_pipelined_total', { endpoint: ep.id, via: 'wakeup' })).to.be.at.least(15);
+      expect(await counter('redeliver_dispatch_pipeline_misses_total', { endpoint: ep.id })).to.equal(0);
+      // The record is as for any delivery: one attempt, with its start time.
+      const record = await client.hgetall(k.delivery((await client.hget(k.latestDelivery, ids[19]!))!));
+      expect(record).to.include({ status: 'DELIVERED', attempts: '1' });
+      const attempts = (await client.lrange(k.attempts(record.id!), 0, -1)).map((a) => JSON.parse(a) as Record<string, unknown>);
+      expect(attempts).to.have.length(1);
+      expect(attempts[0]).to.include({ attempt: 1, classification: 'consumer_2xx', status_code: 200 });
+      expect(attempts[0]!.started_at).to.equal(record.last_attempt_at);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 describe('resend and unblock (real redis-server, real receivers)', function () {
   let redis: TestRedis;
   let app: TestApp;

@@ -45,11 +45,23 @@ redis.call('HSET', dkey,
 redis.call('HSET', base .. 'latest', ARGV[1], ARGV[7])
 local held = redis.call('HGET', base .. 'endpoint', 'hold_live') == '1'
 local queue = held and (base .. 'hold:' .. ARGV[12]) or (base .. 'q:' .. ARGV[12])
-redis.call('XADD', queue, '*', 'd', ARGV[7])
+local qid = redis.call('XADD', queue, '*', 'd', ARGV[7])
 redis.call('XADD', base .. 'dlog', '*', 'd', ARGV[7])
 redis.call('HINCRBY', stats, 'ingested', 1)
 
 -- Wake the partition's owner only when its queue was empty: otherwise it has work in hand and
 -- claims this entry in the script that ends the one before (finished entries leave the queue).
-if not held and redis.call('XLEN', queue) == 1 then redis.call('PUBLISH', ARGV[10], ARGV[11] .. '|' .. ARGV[12]) end
+-- With nothing in front of it either, this delivery is the next head: the owner (from the lease)
+-- gets it with its event on its own channel and can send it while its claim is on the way
+-- (src/dispatch/worker.ts, "wake-ups with the event"). Without an owner, a plain wake-up.
+if not held and redis.call('XLEN', queue) == 1 then
+  local lease = redis.call('GET', base .. 'lease:' .. ARGV[12])
+  local owner = lease and string.match(lease, '^(.*):%d+$')
+  if owner and redis.call('LLEN', base .. 'front:' .. ARGV[12]) == 0 then
+    redis.call('PUBLISH', ARGV[10] .. ':' .. owner, cjson.encode({ ep = ARGV[11], p = tonumber(ARGV[12]), q = qid,
+      d = ARGV[7], e = ARGV[1], t = ARGV[2], m = tonumber(ARGV[8]), h = ARGV[5] }) .. '\n' .. ARGV[6])
+  else
+    redis.call('PUBLISH', ARGV[10], ARGV[11] .. '|' .. ARGV[12])
+  end
+end
 return { 1, ARGV[1], ARGV[7] }
