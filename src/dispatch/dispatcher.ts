@@ -87,6 +87,15 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
     draining.set(key, done);
   };
 
+  // Per partition, the newest queue entry its workers claimed (kept while the process lives, so a
+  // late wake-up about an entry a previous worker already sent is recognised as old news).
+  const seen = new Map<string, { lastQueueEntry: string }>();
+  const seenEntries = (key: string) => {
+    let box = seen.get(key);
+    if (!box) seen.set(key, (box = { lastQueueEntry: '0-0' }));
+    return box;
+  };
+
   const take = async (endpointId: string, partition: number) => {
     const key = partitionKey(endpointId, partition);
     if (draining.has(key)) return;
@@ -99,6 +108,7 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
       shared, redis: redis!, sender: sender!, lease, now, random: opts.random ?? Math.random, idlePollMs: opts.idlePollMs ?? 2000,
       leaseValidUntil: () => entry.validUntil,
       onLost: () => drop(key, false),
+      seen: seenEntries(key),
     });
     owned.set(key, entry);
     shared.metrics.dispatchLeaseChanges.inc({ change: 'acquired' });

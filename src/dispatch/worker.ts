@@ -17,6 +17,7 @@
 // gets the endpoint's timeout). Receivers may then see N+1 before N's repeat, never before N.
 // An idle partition works the same way with the head a wake-up brings (ingest publishes the new
 // head with its event to the owner when the queue was empty): claim written first, then sent.
+import { randomUUID } from 'node:crypto';
 import { isPaused, onExhausted, partitionCount, type ResolvedEndpoint } from '../domain/endpoint.ts';
 import { classify, type Outcome } from '../domain/outcome.ts';
 import { signStandardWebhook } from '../lib/standard-webhooks.ts';
@@ -46,6 +47,11 @@ export interface WorkerDeps {
   random: () => number;
   idlePollMs: number;
   onLost: () => void;
+  /**
+   * The newest queue entry claimed in this partition, kept by the dispatcher across the workers it
+   * runs for it: a wake-up about an entry at or before it is old news.
+   */
+  seen?: { lastQueueEntry: string };
 }
 
 /** The loop's state: an answer from the head scripts, or a pipelined delivery already sent. */
@@ -71,9 +77,11 @@ export function startWorker(d: WorkerDeps): Worker {
   // Asleep after a claim found the partition empty, and the head a wake-up brought meanwhile.
   let idleOnEmpty = false;
   let wokenHead: ClaimedDelivery | undefined;
-  // The newest queue entry claimed: a wake-up about an entry at or before it is old news.
-  let lastQueueEntry = '0-0';
+  const seen = d.seen ?? { lastQueueEntry: '0-0' };
   const { shared, lease } = d;
+  // Every call of the head scripts gets an id; its retries reuse it (see HeadCall).
+  const callPrefix = randomUUID().slice(0, 8);
+  let calls = 0;
   const endpoint = () => shared.endpoints.get(lease.endpointId);
 
   const sleep = (ms: number) =>
@@ -101,14 +109,39 @@ export function startWorker(d: WorkerDeps): Worker {
     wokeSinceClaim = false; // the claim just written sees whatever that wake announced
     const answer = await p;
     claimedAt = performance.now();
-    if (answer.type === 'send' && answer.delivery.source === 'queue' && streamIdAfter(answer.delivery.queueEntryId, lastQueueEntry)) {
-      lastQueueEntry = answer.delivery.queueEntryId;
+    if (answer.type === 'send' && answer.delivery.source === 'queue' && streamIdAfter(answer.delivery.queueEntryId, seen.lastQueueEntry)) {
+      seen.lastQueueEntry = answer.delivery.queueEntryId;
     }
     return answer;
   };
+
+  /**
+   * One call of the head scripts, retried with the same call id while Redis is unreachable: a
+   * repeat is answered like the first run, so an answer lost with the connection costs nothing,
+   * and giving up early would lose an attempt's real outcome (and re-send a delivered event).
+   */
+  const headCall = async (what: string, run: (call: string) => Promise<HeadAnswer>): Promise<HeadAnswer> => {
+    const call = `${callPrefix}-${++calls}`;
+    const giveUpAt = performance.now() + FINISH_RETRY_MS;
+    for (let i = 0; ; i++) {
+      try {
+        return await noteClaim(run(call));
+      } catch (err) {
+        if (performance.now() > giveUpAt) throw err;
+        shared.log.warn({ endpoint: lease.endpointId, partition: lease.partition, err: errorMessage(err) }, `${what} failed; retrying`);
+        await new Promise((ok) => setTimeout(ok, Math.min(100 * 2 ** i, 2000)));
+      }
+    }
+  };
+
   // Pipelining needs a steady pace: no rate limit (spacing sends would defeat it).
   const peek = () => endpoint()?.spec.rateLimit === undefined;
-  const claim = () => noteClaim(claimHead(d.redis, shared.keys, lease, d.now(), takeoverMs(), { peek: peek() }));
+  const claim = () => headCall('claiming the head', (call) => claimHead(d.redis, shared.keys, lease, d.now(), takeoverMs(), { call, peek: peek() }));
+  /**
+   * Whether what was just written to Redis has left this process (not queued while reconnecting,
+   * nor buffered in the socket): only then may a delivery be sent before Redis answers its claim.
+   */
+  const written = () => d.redis.status === 'ready' && d.redis.stream.writableLength === 0;
 
   const step = async (answer: Step): Promise<Step | undefined> => {
     switch (answer.type) {
@@ -210,6 +243,7 @@ export function startWorker(d: WorkerDeps): Worker {
     // Pipelined: the script that records this one and claims `next` is written to Redis first,
     // then `next` is sent without waiting for its answer.
     const recorded = recordOutcome(finish, next);
+    if (!written()) return recorded; // not on the wire yet: `next` goes once Redis has claimed it
     lastSendAt = performance.now();
     shared.metrics.dispatchPipelined.inc({ endpoint: ep.id, via: 'lookahead' });
     return confirmSent(ep, next, recorded, send(ep, next, ep.spec.destination.timeoutSeconds * 1000));
@@ -218,14 +252,26 @@ export function startWorker(d: WorkerDeps): Worker {
   /** Keeps a delivery sent before Redis answered its claim only if the claim names it. */
   const confirmSent = async (ep: ResolvedEndpoint, sent: ClaimedDelivery, claimed: Promise<HeadAnswer | undefined>,
     sending: Promise<SendResult>): Promise<Step | undefined> => {
-    const answer = await claimed;
+    let answer: HeadAnswer | undefined;
+    try {
+      answer = await claimed;
+    } catch (err) {
+      await sending; // never a second request for it while this one may still run
+      throw err;
+    }
     if (answer?.type === 'send' && answer.delivery.id === sent.id) return { type: 'sent', delivery: answer.delivery, sending };
     // Not confirmed (lease lost, or the queue changed under us): its outcome is not recorded; the
-    // partition's owner sends it again in order.
+    // partition's owner sends it again in order. A head claimed instead goes back at once (its
+    // timeout would run while this request finishes), and is claimed afresh after.
     shared.metrics.dispatchPipelineMisses.inc({ endpoint: ep.id });
     shared.log.warn({ endpoint: ep.id, partition: lease.partition, delivery: sent.id, answer: answer?.type }, 'pipelined delivery was not confirmed by Redis; it will be sent again');
+    if (answer?.type !== 'send') {
+      await sending;
+      return answer;
+    }
+    await giveBack(answer.delivery);
     await sending;
-    return answer;
+    return stopped ? undefined : claim();
   };
 
   /**
@@ -236,29 +282,18 @@ export function startWorker(d: WorkerDeps): Worker {
   const sendWoken = async (head: ClaimedDelivery): Promise<Step | undefined> => {
     const ep = endpoint();
     if (!ep || stopped || isPaused(ep) || ep.spec.rateLimit !== undefined || performance.now() >= d.leaseValidUntil()) return claim();
-    const claimed = noteClaim(claimHead(d.redis, shared.keys, lease, d.now(), takeoverMs(), { peek: peek(), sentNext: head }));
+    const claimed = headCall('claiming a woken head', (call) =>
+      claimHead(d.redis, shared.keys, lease, d.now(), takeoverMs(), { call, peek: peek(), sentNext: head }));
+    if (!written()) return claimed; // not on the wire yet: send it once Redis has claimed it
     lastSendAt = performance.now();
     shared.metrics.dispatchPipelined.inc({ endpoint: ep.id, via: 'wakeup' });
     return confirmSent(ep, head, claimed, send(ep, head, ep.spec.destination.timeoutSeconds * 1000));
   };
 
-  /**
-   * Records the outcome of a request that was sent. Retried while Redis is unreachable: the
-   * script is fenced and answers `stale` once the delivery is no longer ours, so repeating it is
-   * safe, and giving up early would lose the real outcome (and re-send a delivered event).
-   */
-  const recordOutcome = async (finish: FinishInput, sentNext?: ClaimedDelivery): Promise<HeadAnswer | undefined> => {
-    const giveUpAt = performance.now() + FINISH_RETRY_MS;
-    for (let i = 0; ; i++) {
-      try {
-        return await noteClaim(finishAndClaim(d.redis, shared.keys, lease, d.now(), takeoverMs(), finish, { peek: peek(), sentNext }));
-      } catch (err) {
-        if (performance.now() > giveUpAt) throw err;
-        shared.log.warn({ endpoint: lease.endpointId, partition: lease.partition, err: errorMessage(err) }, 'recording an attempt failed; retrying');
-        await new Promise((ok) => setTimeout(ok, Math.min(100 * 2 ** i, 2000)));
-      }
-    }
-  };
+  /** Records the outcome of a request that was sent and claims the next head (see headCall). */
+  const recordOutcome = (finish: FinishInput, sentNext?: ClaimedDelivery): Promise<HeadAnswer> =>
+    headCall('recording an attempt', (call) =>
+      finishAndClaim(d.redis, shared.keys, lease, d.now(), takeoverMs(), finish, { call, peek: peek(), sentNext }));
 
   const send = (ep: ResolvedEndpoint, c: ClaimedDelivery, timeoutMs: number): Promise<SendResult> => {
     const headers: Record<string, string> = {
@@ -317,7 +352,7 @@ export function startWorker(d: WorkerDeps): Worker {
 
   return {
     wake: (head) => {
-      if (head && idleOnEmpty && wakeUp && streamIdAfter(head.queueEntryId, lastQueueEntry)) wokenHead = head;
+      if (head && idleOnEmpty && wakeUp && streamIdAfter(head.queueEntryId, seen.lastQueueEntry)) wokenHead = head;
       if (wakeUp) wakeUp();
       else wokeSinceClaim = true;
     },
@@ -340,6 +375,7 @@ function streamIdAfter(a: string, b: string): boolean {
 function finishInput(ep: ResolvedEndpoint, claimed: ClaimedDelivery, sent: SendResult, outcome: Outcome): FinishInput {
   return {
     deliveryId: claimed.id,
+    attemptNumber: claimed.attempt,
     outcome: finishOutcome(ep, outcome),
     attempt: {
       attempt: claimed.attempt, started_at: claimed.startedAt, duration_ms: Math.round(sent.durationMs),

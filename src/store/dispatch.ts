@@ -49,6 +49,8 @@ export type FinishOutcome = 'delivered' | 'retry' | 'deadletter' | 'block';
 
 export interface FinishInput {
   deliveryId: string;
+  /** The attempt this outcome is for. */
+  attemptNumber: number;
   outcome: FinishOutcome;
   attempt: Record<string, unknown>;
   source: 'front' | 'queue';
@@ -72,27 +74,33 @@ export async function releaseLease(redis: RedisClient, keys: Keys, lease: Lease)
   await redis.runScript('rdLease', [k.lease(lease.partition), k.fence(lease.partition)], [lease.owner, 0, 'release', lease.token]);
 }
 
-function headKeysAndArgs(keys: Keys, lease: Lease, nowMs: number, takeoverMs: number, peek: boolean, expect = '') {
+/**
+ * Options of the head scripts. `call` identifies one logical call: a repeat of it (ioredis resends
+ * a command whose answer was lost; the worker retries after an error) must pass the same id, and
+ * then gets the same answer instead of finding its own claim "left in flight".
+ */
+export interface HeadCall {
+  call: string;
+  /** Also read the delivery after the head (see `ClaimedDelivery.next`). */
+  peek?: boolean;
+  /** A delivery the caller has already sent as the head: the answer confirms it, or names the real head in full. */
+  sentNext?: ClaimedDelivery;
+}
+
+function headKeysAndArgs(keys: Keys, lease: Lease, nowMs: number, takeoverMs: number, c: HeadCall) {
   const k = keys.endpoint(lease.endpointId);
   const p = lease.partition;
   return {
     keys: [k.lease(p), k.queue(p), k.front(p), k.blocked, k.events],
-    args: [k.delivery(''), `${lease.owner}:${lease.token}`, peek ? '1' : '', new Date(nowMs).toISOString(), p, CONSUMER_GROUP,
-      consumerName(p), takeoverMs, expect] as Array<string | number>,
+    args: [k.delivery(''), `${lease.owner}:${lease.token}`, c.peek ? '1' : '', new Date(nowMs).toISOString(), p, CONSUMER_GROUP,
+      consumerName(p), takeoverMs, c.sentNext?.id ?? '', c.call] as Array<string | number>,
   };
 }
 
-/**
- * Claims the partition's head; with `peek`, also reads the delivery after it (see
- * `ClaimedDelivery.next`). `sentNext`: a delivery the caller has already sent as the head (from a
- * wake-up that carried it); the answer confirms it, or names the real head in full.
- */
-export async function claimHead(
-  redis: RedisClient, keys: Keys, lease: Lease, nowMs: number, takeoverMs: number,
-  opts: { peek?: boolean; sentNext?: ClaimedDelivery } = {},
-): Promise<HeadAnswer> {
-  const { keys: ks, args } = headKeysAndArgs(keys, lease, nowMs, takeoverMs, opts.peek ?? false, opts.sentNext?.id);
-  return parseHead((await redis.runScriptBuffer('rdHead', ks, args)) as unknown[], opts.sentNext);
+/** Claims the partition's head (see `HeadCall`). */
+export async function claimHead(redis: RedisClient, keys: Keys, lease: Lease, nowMs: number, takeoverMs: number, c: HeadCall): Promise<HeadAnswer> {
+  const { keys: ks, args } = headKeysAndArgs(keys, lease, nowMs, takeoverMs, c);
+  return parseHead((await redis.runScriptBuffer('rdHead', ks, args)) as unknown[], c.sentNext);
 }
 
 /** A wake-up on a dispatcher's own channel (keys.ownerWakeChannel): the partition and its new head. */
@@ -115,23 +123,19 @@ export function parseOwnerWake(message: Buffer): OwnerWake {
   };
 }
 
-/**
- * Records the outcome of the head in flight and claims the next head. `sentNext`: the look-ahead
- * that the caller has already sent (pipelining); when the claimed head is that delivery, the
- * answer carries it without reading its event again. Any other head comes back in full.
- */
+/** Records the outcome of the head in flight (attempt `f.attempt.attempt`) and claims the next head (see `HeadCall`). */
 export async function finishAndClaim(
-  redis: RedisClient, keys: Keys, lease: Lease, nowMs: number, takeoverMs: number, f: FinishInput,
-  opts: { peek?: boolean; sentNext?: ClaimedDelivery } = {},
+  redis: RedisClient, keys: Keys, lease: Lease, nowMs: number, takeoverMs: number, f: FinishInput, c: HeadCall,
 ): Promise<HeadAnswer> {
-  const { keys: ks, args } = headKeysAndArgs(keys, lease, nowMs, takeoverMs, opts.peek ?? false, opts.sentNext?.id);
+  const { keys: ks, args } = headKeysAndArgs(keys, lease, nowMs, takeoverMs, c);
   const k = keys.endpoint(lease.endpointId);
   const delay = f.retryDelayMs;
   const reply = await redis.runScriptBuffer('rdFinish', [...ks, k.delivery(f.deliveryId), k.attempts(f.deliveryId), k.stats, k.endpoint], [
     ...args, f.deliveryId, f.outcome, JSON.stringify(f.attempt), f.source, f.queueEntryId, f.statusCode ?? '', f.responseBody,
     f.error, f.classification, delay ?? '', delay === undefined ? '' : new Date(nowMs + delay).toISOString(), f.retentionSeconds, k.base,
+    f.attemptNumber,
   ]);
-  return parseHead(reply as unknown[], opts.sentNext);
+  return parseHead(reply as unknown[], c.sentNext);
 }
 
 /** Gives back a claimed head that was not sent (see lua/unclaim.lua). */

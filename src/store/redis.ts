@@ -70,11 +70,18 @@ export function createRedis(url: string, opts: RedisOptions = {}): RedisClient {
     return SCRIPTS[name] >= 0 ? fn.call(redis, ...keys, ...args) : fn.call(redis, keys.length, ...keys, ...args);
   };
   let batch: Array<{ name: ScriptName; call: ScriptArg[]; ok: (v: unknown) => void; fail: (e: unknown) => void }> = [];
+  // One pipeline per flush, whatever the endpoints: right for a single Redis node (a Redis Cluster
+  // client would need one pipeline per slot).
   const flush = () => {
     const calls = batch;
     batch = [];
     const pipeline = redis.pipeline() as unknown as Record<string, (...a: ScriptArg[]) => unknown> & { exec(): Promise<Array<[Error | null, unknown]> | null> };
-    for (const c of calls) pipeline[c.name]!(...c.call);
+    try {
+      for (const c of calls) pipeline[c.name]!(...c.call);
+    } catch (err) {
+      for (const c of calls) c.fail(err);
+      return;
+    }
     pipeline.exec().then(
       (results) => calls.forEach((c, i) => {
         const [err, value] = results?.[i] ?? [new Error('no reply from Redis'), undefined];

@@ -1,8 +1,9 @@
-// The head scripts' pipelining contract on a real redis-server (src/store/dispatch.ts,
-// lua/lib-head.lua): a claim also reads the next delivery without claiming it; the finish script
-// that is told "I already sent that one" claims it only if it really is the next head, and
-// refuses everything once the lease is someone else's. The dispatcher's order and crash tests
-// (dispatch-order.test.ts) run with pipelining on; these pin the contract they rely on.
+// The head scripts' contract on a real redis-server (src/store/dispatch.ts, lua/lib-head.lua):
+// a claim also reads the next delivery without claiming it; the finish script that is told "I
+// already sent that one" claims it only if it really is the next head, and refuses everything
+// once the lease is someone else's; a call repeated with the same call id (an answer lost with
+// the connection) is answered the same instead of looking like a claim left in flight. The
+// dispatcher's order and crash tests (dispatch-order.test.ts) rely on these.
 import { expect } from 'chai';
 import { createRedis, type RedisClient } from '../../src/store/redis.ts';
 import { createKeys, type Keys } from '../../src/store/keys.ts';
@@ -19,6 +20,8 @@ describe('pipelined claims (real redis-server)', function () {
   let client: RedisClient;
   let keys: Keys;
   let n = 0;
+  let c = 0;
+  const call = () => `test-${++c}`;
 
   before(async function () {
     redis = await startTestRedis();
@@ -47,7 +50,7 @@ describe('pipelined claims (real redis-server)', function () {
   }
 
   const delivered = (c: ClaimedDelivery): FinishInput => ({
-    deliveryId: c.id, outcome: 'delivered', attempt: { attempt: c.attempt, classification: 'consumer_2xx' }, source: c.source,
+    deliveryId: c.id, attemptNumber: c.attempt, outcome: 'delivered', attempt: { attempt: c.attempt, classification: 'consumer_2xx' }, source: c.source,
     queueEntryId: c.queueEntryId, statusCode: 200, responseBody: 'ok', error: '', classification: '', retryDelayMs: undefined, retentionSeconds: 0,
   });
   const sendOf = (a: HeadAnswer): ClaimedDelivery => {
@@ -58,7 +61,7 @@ describe('pipelined claims (real redis-server)', function () {
 
   it('claims the head and reads the next one with its event, leaving it PENDING', async function () {
     const { lease, ids } = await partition(3);
-    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, { peek: true }));
+    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, { call: call(), peek: true }));
     expect(head.id).to.equal(ids[0]);
     expect(head.attempt).to.equal(1);
     expect(await status(lease, ids[0]!)).to.equal('SENDING');
@@ -69,18 +72,18 @@ describe('pipelined claims (real redis-server)', function () {
     expect(await status(lease, ids[1]!)).to.equal('PENDING');
     // Without peek there is no look-ahead.
     const { lease: other } = await partition(2);
-    expect(sendOf(await claimHead(client, keys, other, Date.now(), TAKEOVER_MS)).next).to.equal(undefined);
+    expect(sendOf(await claimHead(client, keys, other, Date.now(), TAKEOVER_MS, { call: call() })).next).to.equal(undefined);
   });
 
   it('records the head and claims the delivery already sent, without reading its event again', async function () {
     const { lease, ids } = await partition(3);
-    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, { peek: true }));
+    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, { call: call(), peek: true }));
     // The event is removed from the stream: a claim that read it again would mark the delivery
     // event_expired instead of confirming what was already sent.
     const k = keys.endpoint(lease.endpointId);
     const sid = await client.hget(k.delivery(ids[1]!), 'event_sid');
     await client.xdel(k.events, sid!);
-    const answer = await finishAndClaim(client, keys, lease, Date.now(), TAKEOVER_MS, delivered(head), { peek: true, sentNext: head.next });
+    const answer = await finishAndClaim(client, keys, lease, Date.now(), TAKEOVER_MS, delivered(head), { call: call(), peek: true, sentNext: head.next });
     const second = sendOf(answer);
     expect(second.id).to.equal(ids[1]);
     expect(second.attempt).to.equal(1);
@@ -93,11 +96,11 @@ describe('pipelined claims (real redis-server)', function () {
 
   it('answers with the real head, in full, when the queue changed after the look-ahead', async function () {
     const { lease, ids } = await partition(3);
-    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, { peek: true }));
+    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, { call: call(), peek: true }));
     const k = keys.endpoint(lease.endpointId);
     // The look-ahead's queue entry goes away (as if finished elsewhere): the next head is #2.
     await client.xdel(k.queue(0), head.next!.queueEntryId);
-    const second = sendOf(await finishAndClaim(client, keys, lease, Date.now(), TAKEOVER_MS, delivered(head), { peek: true, sentNext: head.next }));
+    const second = sendOf(await finishAndClaim(client, keys, lease, Date.now(), TAKEOVER_MS, delivered(head), { call: call(), peek: true, sentNext: head.next }));
     expect(second.id, 'the caller sees it is not the one it sent').to.equal(ids[2]);
     expect(second.body.toString()).to.equal('{"n":2}');
     expect(await status(lease, ids[1]!)).to.equal('PENDING');
@@ -105,13 +108,52 @@ describe('pipelined claims (real redis-server)', function () {
 
   it('refuses a pipelining owner whose lease was taken over: nothing recorded, nothing claimed', async function () {
     const { lease, ids } = await partition(3);
-    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, { peek: true }));
+    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, { call: call(), peek: true }));
     const k = keys.endpoint(lease.endpointId);
     await client.del(k.lease(0));
     await acquireLease(client, keys, { endpointId: lease.endpointId, partition: 0 }, 'successor', 60_000);
-    const answer = await finishAndClaim(client, keys, lease, Date.now(), TAKEOVER_MS, delivered(head), { peek: true, sentNext: head.next });
+    const answer = await finishAndClaim(client, keys, lease, Date.now(), TAKEOVER_MS, delivered(head), { call: call(), peek: true, sentNext: head.next });
     expect(answer.type).to.equal('fenced');
     expect(await status(lease, ids[0]!)).to.equal('SENDING');
     expect(await status(lease, ids[1]!)).to.equal('PENDING');
+  });
+
+  it('answers a repeated claim (same call id) the same, and makes any other claim wait for the takeover', async function () {
+    const { lease, ids } = await partition(2);
+    const first = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, { call: 'claim-1', peek: true }));
+    const again = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, { call: 'claim-1', peek: true }));
+    expect([again.id, again.attempt, again.startedAt, again.body.toString()]).to.deep.equal([first.id, 1, first.startedAt, '{"n":0}']);
+    expect(again.next?.id).to.equal(ids[1]);
+    expect(await client.hget(keys.endpoint(lease.endpointId).delivery(ids[0]!), 'attempts')).to.equal('1');
+    const other = await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, { call: 'claim-2' });
+    expect(other.type, 'a different call finds the head in flight').to.equal('wait');
+  });
+
+  it('answers a repeated finish (same call id) with its claim again, recording the outcome once', async function () {
+    const { lease, ids } = await partition(3);
+    const k = keys.endpoint(lease.endpointId);
+    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, { call: call(), peek: true }));
+    const first = sendOf(await finishAndClaim(client, keys, lease, Date.now(), TAKEOVER_MS, delivered(head), { call: 'finish-1', peek: true, sentNext: head.next }));
+    const again = sendOf(await finishAndClaim(client, keys, lease, Date.now(), TAKEOVER_MS, delivered(head), { call: 'finish-1', peek: true, sentNext: head.next }));
+    expect([again.id, again.attempt, again.startedAt]).to.deep.equal([ids[1], 1, first.startedAt]);
+    expect(await client.hget(k.stats, 'delivered')).to.equal('1');
+    expect(await client.llen(k.attempts(ids[0]!))).to.equal(1);
+    expect(await client.hget(k.delivery(ids[1]!), 'attempts')).to.equal('1');
+    const other = await finishAndClaim(client, keys, lease, Date.now(), TAKEOVER_MS, delivered(head), { call: 'finish-2' });
+    expect(other.type, 'another call for an attempt already recorded').to.equal('stale');
+  });
+
+  it('does not record a repeated retry outcome on the attempt that followed it', async function () {
+    const { lease, ids } = await partition(1);
+    const k = keys.endpoint(lease.endpointId);
+    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, { call: call() }));
+    const retry: FinishInput = { ...delivered(head), outcome: 'retry', statusCode: 500, classification: 'consumer_5xx', retryDelayMs: 0 };
+    // Due at once: the same script claims the head again as attempt 2.
+    const second = sendOf(await finishAndClaim(client, keys, lease, Date.now(), TAKEOVER_MS, retry, { call: 'retry-1' }));
+    expect([second.id, second.attempt]).to.deep.equal([ids[0], 2]);
+    const again = sendOf(await finishAndClaim(client, keys, lease, Date.now(), TAKEOVER_MS, retry, { call: 'retry-1' }));
+    expect([again.id, again.attempt]).to.deep.equal([ids[0], 2]);
+    expect(await client.hmget(k.delivery(ids[0]!), 'status', 'attempts')).to.deep.equal(['SENDING', '2']);
+    expect(await client.llen(k.attempts(ids[0]!)), 'attempt 1 recorded once').to.equal(1);
   });
 });

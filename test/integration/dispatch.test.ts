@@ -4,11 +4,14 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { createDispatcher } from '../../src/dispatch/dispatcher.ts';
+import type { Shared } from '../../src/lib/runtime.ts';
+import { createRedis } from '../../src/store/redis.ts';
 import { applyRetention } from '../../src/dispatch/retention.ts';
 import { choosePartition } from '../../src/domain/event.ts';
 import { getDelivery, resendDelivery, unblockPartition } from '../../src/store/deliveries.ts';
 import { endpoint } from '../support/fixtures.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
+import { startReplyDropper } from '../support/reply-dropper.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { waitFor } from '../support/wait.ts';
@@ -251,6 +254,62 @@ describe('dispatcher wake-ups that carry the event (real redis-server, real rece
       expect(attempts[0]!.started_at).to.equal(record.last_attempt_at);
     } finally {
       await r.close();
+    }
+  });
+});
+
+describe('dispatcher with lost Redis replies (real redis-server behind a proxy that cuts connections)', function () {
+  let redis: TestRedis;
+  let app: TestApp;
+  let client: Redis;
+
+  before(async function () {
+    redis = await startTestRedis();
+    app = await startTestApp({ redisUrl: redis.url, roles: ['ingest'] });
+    client = new Redis(redis.url);
+  });
+  after(async function () {
+    await client?.quit();
+    await app?.close();
+    await redis?.stop();
+  });
+
+  it('neither stalls nor sends again when the answer to a claim or a finish is lost and ioredis repeats the script', async function () {
+    this.timeout(60_000);
+    const dropper = await startReplyDropper(redis.port);
+    // The dispatcher's script connection goes through the proxy; everything else is direct.
+    const shared: Shared = { ...app.shared, connect: (name, opts) => (name === 'dispatch' ? createRedis(dropper.url, opts) : app.shared.connect(name, opts)) };
+    const dispatcher = createDispatcher(shared, { idlePollMs: 600_000 });
+    await dispatcher.start!();
+    const r = await startReceiver();
+    try {
+      // A takeover wait (timeout + 1 s = 11 s) would blow the receiver's 5 s wait below.
+      const ep = endpoint({ name: 'lostreply', spec: { source: { provider: 'none' }, destination: { url: r.url + '/hook', timeoutSeconds: 10 }, ordering: { mode: 'strict' } } });
+      await app.putEndpoint(ep);
+      await waitFor(async () => dispatcher.owned().length > 0, 15_000, 'the dispatcher owns the partition');
+      // Every third script call on that connection loses its answer: claims after a wake-up,
+      // finishes with and without a pipelined next, in idle stretches and in bursts.
+      dropper.dropReplyAfter('lostreply', { every: 3, times: 1000 });
+      const ids: string[] = [];
+      const post = async (n: number) => ids.push((await app.post('/in/default/lostreply', JSON.stringify({ n }))).json.event_id as string);
+      for (let i = 0; i < 30; i++) {
+        await post(i);
+        if (i % 3 === 0) await r.until((rs) => rs.length > i, 5_000); // idle between some of them
+      }
+      await r.until((rs) => rs.length >= 30, 5_000);
+      expect(dropper.droppedCount(), 'answers lost').to.be.at.least(5);
+      expect(r.receipts.map((x) => JSON.parse(x.body.toString()).n), 'each once, in order').to.deep.equal([...Array(30).keys()]);
+      const k = app.shared.keys.endpoint(ep.id);
+      await waitFor(async () => (await client.hget(k.stats, 'delivered')) === '30', 5_000, 'all 30 recorded DELIVERED');
+      for (const id of ids) {
+        const d = (await client.hget(k.latestDelivery, id))!;
+        const attempts = (await client.lrange(k.attempts(d), 0, -1)).map((a) => (JSON.parse(a) as { classification: string }).classification);
+        expect(attempts, `attempts of ${id}`).to.deep.equal(['consumer_2xx']);
+      }
+    } finally {
+      await dispatcher.close!();
+      await r.close();
+      dropper.close();
     }
   });
 });

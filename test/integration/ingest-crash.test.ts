@@ -13,7 +13,6 @@
 // bounded by count and time, and every child is killed in `after`, also when a test fails.
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -23,6 +22,7 @@ import { freePort, startRedisServer, type RedisServer } from '../../src/lib/redi
 import { createKeys, type Keys } from '../../src/store/keys.ts';
 import { createRegistry } from '../../src/store/registry.ts';
 import { endpoint, secretRef } from '../support/fixtures.ts';
+import { startReplyDropper, type ReplyDropper } from '../support/reply-dropper.ts';
 import { randomPrefix, startTestRedis, type TestRedis } from '../support/redis.ts';
 import { alive, kill9, killAllRoles, parseJson, startRole, type RoleProcess } from '../support/role-process.ts';
 
@@ -186,52 +186,6 @@ async function expectAllStored(client: Redis, keys: Keys, ep: ResolvedEndpoint, 
     else if (!queued.has(eventId)) missing.push(`${pid}: ${eventId} has no queued delivery`);
   });
   expect(missing, `of ${acked.size} acknowledged events`).to.deep.equal([]);
-}
-
-// ---- a TCP proxy in front of Redis that loses one reply ------------------------------------------------
-
-interface ReplyDropper {
-  url: string;
-  /** The next reply on the connection whose request holds `marker` is dropped with the connection. */
-  dropReplyAfter(marker: string): void;
-  dropped(marker: string): boolean;
-  close(): void;
-}
-
-async function startReplyDropper(redisPort: number): Promise<ReplyDropper> {
-  let armed: string | undefined;
-  const done = new Set<string>();
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = createConnection(redisPort, '127.0.0.1');
-    let dropNext: string | undefined;
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => (sockets.delete(s), client.destroy(), upstream.destroy()));
-    }
-    client.on('data', (chunk: Buffer) => {
-      if (armed !== undefined && chunk.includes(armed)) [dropNext, armed] = [armed, undefined];
-      upstream.write(chunk);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      if (dropNext === undefined) return void client.write(chunk);
-      // Redis has run the command; its answer never reaches the client.
-      done.add(dropNext);
-      client.destroy();
-      upstream.destroy();
-    });
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  return {
-    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    dropReplyAfter: (marker) => void (armed = marker),
-    dropped: (marker) => done.has(marker),
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
 }
 
 const githubBody = (pid: string) => JSON.stringify({ action: 'opened', pid, padding: PADDING });

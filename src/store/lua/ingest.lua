@@ -57,11 +57,13 @@ redis.call('HINCRBY', stats, 'ingested', 1)
 if not held and redis.call('XLEN', queue) == 1 then
   local lease = redis.call('GET', base .. 'lease:' .. ARGV[12])
   local owner = lease and string.match(lease, '^(.*):%d+$')
+  local heard = 0
   if owner and redis.call('LLEN', base .. 'front:' .. ARGV[12]) == 0 then
-    redis.call('PUBLISH', ARGV[10] .. ':' .. owner, cjson.encode({ ep = ARGV[11], p = tonumber(ARGV[12]), q = qid,
+    heard = redis.call('PUBLISH', ARGV[10] .. ':' .. owner, cjson.encode({ ep = ARGV[11], p = tonumber(ARGV[12]), q = qid,
       d = ARGV[7], e = ARGV[1], t = ARGV[2], m = tonumber(ARGV[8]), h = ARGV[5] }) .. '\n' .. ARGV[6])
-  else
-    redis.call('PUBLISH', ARGV[10], ARGV[11] .. '|' .. ARGV[12])
   end
+  -- Nobody on the owner's channel (no owner, or one that does not listen there, as during an
+  -- upgrade from a version without it): the plain wake-up to every dispatcher.
+  if heard == 0 then redis.call('PUBLISH', ARGV[10], ARGV[11] .. '|' .. ARGV[12]) end
 end
 return { 1, ARGV[1], ARGV[7] }

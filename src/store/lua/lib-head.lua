@@ -27,12 +27,13 @@ end
 -- The fields of a delivery record the dispatcher needs (one HMGET; missing fields read as nil).
 local function read_delivery(dkey)
   local v = redis.call('HMGET', dkey, 'status', 'attempts', 'last_attempt_ms', 'next_attempt_ms', 'event_sid',
-    'id', 'event_id', 'event_type', 'max_attempts', 'resend_seq', 'destination_url', 'last_attempt_at')
+    'id', 'event_id', 'event_type', 'max_attempts', 'resend_seq', 'destination_url', 'last_attempt_at',
+    'send_token', 'claim_call')
   local s = function(x) return x or nil end
   return { status = s(v[1]), attempts = tonumber(v[2] or '0') or 0, last_attempt_ms = tonumber(v[3] or ''),
     next_attempt_ms = tonumber(v[4] or ''), event_sid = s(v[5]), id = v[6] or '', event_id = v[7] or '',
     event_type = v[8] or '', max_attempts = v[9] or '', resend_seq = v[10] or '0', destination_url = v[11] or '',
-    last_attempt_at = v[12] or '' }
+    last_attempt_at = v[12] or '', send_token = s(v[13]), claim_call = s(v[14]) }
 end
 
 -- The event's headers (JSON) and raw body, or nil when retention removed the event.
@@ -99,10 +100,25 @@ local function add_next(h, qid, now, out)
   describe(out, d, d.attempts + 1, '', headers, body)
 end
 
+-- The answer for a head just claimed (or claimed by an earlier run of the same call); the event
+-- is read here unless the caller has it (`headers`, `body`) or does not need it (`same`).
+local function answer(h, d, source, qid, same, now, attempt, started_at, headers, body)
+  local out
+  if same then
+    out = { 'same', source, qid, attempt, started_at }
+  else
+    if not headers then headers, body = read_event(h.events, d.event_sid) end
+    out = { 'send', source, qid }
+    describe(out, d, attempt, started_at, headers or '{}', body or '')
+  end
+  if h.peek == '1' and source == 'queue' then add_next(h, qid, now, out) end
+  return out
+end
+
 --[[
   h = { lease, queue, front, blocked, events, dprefix, owner, peek ('1' = add the look-ahead), now_iso,
         partition, group, consumer, takeover_ms, expect (the delivery a pipelining owner already sent
-        as the next head, '' = none) }
+        as the next head, '' = none), call (an id of this call, the same when it is repeated) }
   Returns one of
     { 'empty' } | { 'blocked', delivery id } | { 'wait', ms } | { 'expired', delivery id } (failed: event gone)
     { 'send', source, qid, describe(...)…, ['__next', qid, describe(...)…] }
@@ -124,6 +140,11 @@ local function claim_head(h, pel_empty)
     else
       local now = redis_now_ms()
       local same = h.expect ~= '' and id == h.expect
+      if d.status == 'SENDING' and d.send_token == h.owner and d.claim_call == h.call then
+        -- This very call ran before and its answer was lost (ioredis resends a command after a
+        -- reconnect, and the worker retries with the same call id): answer the same again.
+        return answer(h, d, source, qid, same, now, d.attempts, d.last_attempt_at)
+      end
       if d.status == 'SENDING' then
         -- Left in flight by an earlier owner. Its request may still be running: wait until it
         -- must have timed out before sending again (same webhook-id: at-least-once).
@@ -136,29 +157,19 @@ local function claim_head(h, pel_empty)
         local due = d.next_attempt_ms or 0
         if due > now then return { 'wait', due - now } end
       end
-      local headers, body = '', ''
-      if not same then
-        headers, body = read_event(h.events, d.event_sid)
-        if not headers then
-          -- The event is gone (retention): never send an empty body in its place.
-          redis.call('HSET', dkey, 'status', 'FAILED', 'last_failure_reason', 'event_expired', 'updated_at', h.now_iso,
-            'last_error', 'the event was removed by retention before this delivery was sent')
-          drop_head(h.queue, h.front, h.group, source, qid)
-          return { 'expired', id }
-        end
+      local headers, body
+      if not same then headers, body = read_event(h.events, d.event_sid) end
+      if not same and not headers then
+        -- The event is gone (retention): never send an empty body in its place.
+        redis.call('HSET', dkey, 'status', 'FAILED', 'last_failure_reason', 'event_expired', 'updated_at', h.now_iso,
+          'last_error', 'the event was removed by retention before this delivery was sent')
+        drop_head(h.queue, h.front, h.group, source, qid)
+        return { 'expired', id }
       end
       local attempt = d.attempts + 1
       redis.call('HSET', dkey, 'status', 'SENDING', 'attempts', attempt, 'last_attempt_at', h.now_iso,
-        'last_attempt_ms', now, 'send_token', h.owner, 'updated_at', h.now_iso)
-      local out
-      if same then
-        out = { 'same', source, qid, attempt, h.now_iso }
-      else
-        out = { 'send', source, qid }
-        describe(out, d, attempt, h.now_iso, headers, body)
-      end
-      if h.peek == '1' and source == 'queue' then add_next(h, qid, now, out) end
-      return out
+        'last_attempt_ms', now, 'send_token', h.owner, 'claim_call', h.call, 'updated_at', h.now_iso)
+      return answer(h, d, source, qid, same, now, attempt, h.now_iso, headers, body)
     end
   end
   return { 'wait', 10 }
@@ -167,5 +178,5 @@ end
 local function head_args(keys, argv)
   return { lease = keys[1], queue = keys[2], front = keys[3], blocked = keys[4], events = keys[5],
     dprefix = argv[1], owner = argv[2], peek = argv[3], now_iso = argv[4], partition = argv[5],
-    group = argv[6], consumer = argv[7], takeover_ms = argv[8], expect = argv[9] }
+    group = argv[6], consumer = argv[7], takeover_ms = argv[8], expect = argv[9], call = argv[10] }
 end
