@@ -55,7 +55,7 @@ export interface WorkerDeps {
 }
 
 /** The loop's state: an answer from the head scripts, or a pipelined delivery already sent. */
-type Step = HeadAnswer | { type: 'sent'; delivery: ClaimedDelivery; sending: Promise<SendResult> };
+type Step = HeadAnswer | { type: 'sent'; delivery: ClaimedDelivery; sending: Promise<SendResult>; ep: ResolvedEndpoint };
 
 export interface Worker {
   /**
@@ -169,7 +169,7 @@ export function startWorker(d: WorkerDeps): Worker {
       case 'send':
         return deliver(answer.delivery);
       case 'sent':
-        return deliver(answer.delivery, answer.sending);
+        return deliver(answer.delivery, answer.sending, answer.ep);
     }
   };
 
@@ -219,16 +219,15 @@ export function startWorker(d: WorkerDeps): Worker {
       return undefined;
     }
     lastSendAt = performance.now();
-    return deliver(claimed, send(ep, claimed, budgetMs));
+    return deliver(claimed, send(ep, claimed, budgetMs), ep);
   };
 
   /** Awaits the head's request, records the outcome and claims the next head (pipelined when it may). */
-  const deliver = async (claimed: ClaimedDelivery, sending?: Promise<SendResult>): Promise<Step | undefined> => {
-    const ep = endpoint();
+  const deliver = async (claimed: ClaimedDelivery, sending?: Promise<SendResult>, sentWith?: ResolvedEndpoint): Promise<Step | undefined> => {
+    // A request already sent is recorded with the endpoint it was sent for, even if that is gone since.
+    const ep = sentWith ?? endpoint();
     if (!ep || (stopped && !sending)) {
-      // Deleted, or stopping: a pipelined request is let finish; neither is recorded as sent.
-      await sending;
-      await giveBack(claimed);
+      await giveBack(claimed); // deleted, or stopping: it goes back unsent
       return undefined;
     }
     if (!sending) return sendHead(ep, claimed);
@@ -259,7 +258,7 @@ export function startWorker(d: WorkerDeps): Worker {
       await sending; // never a second request for it while this one may still run
       throw err;
     }
-    if (answer?.type === 'send' && answer.delivery.id === sent.id) return { type: 'sent', delivery: answer.delivery, sending };
+    if (answer?.type === 'send' && answer.delivery.id === sent.id) return { type: 'sent', delivery: answer.delivery, sending, ep };
     // Not confirmed (lease lost, or the queue changed under us): its outcome is not recorded; the
     // partition's owner sends it again in order. A head claimed instead goes back at once (its
     // timeout would run while this request finishes), and is claimed afresh after.
