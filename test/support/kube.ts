@@ -84,7 +84,8 @@ function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<Kubect
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
-      stdio: ['pipe', 'pipe', opts.stderr ?? 'pipe'],
+      // No input: no stdin pipe (writing to one whose process already exited fails with EPIPE).
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', opts.stderr ?? 'pipe'],
       timeout: opts.timeoutMs,
       killSignal: 'SIGKILL',
     });
@@ -97,7 +98,9 @@ function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<Kubect
       if (signal) stderr += `\n[killed by ${signal}${opts.timeoutMs ? ` after ${opts.timeoutMs} ms` : ''}]`;
       resolve({ stdout, stderr, code: code ?? 1 });
     });
-    child.stdin?.end(opts.input ?? '');
+    // A process that exits without reading all of its input: its exit code says what happened.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(opts.input);
   });
 }
 
