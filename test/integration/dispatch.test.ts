@@ -164,15 +164,19 @@ describe('dispatcher (real redis-server, real receivers)', function () {
   });
 });
 
-describe('dispatcher wake-ups (real redis-server, real receiver)', function () {
+// Each test below runs its own dispatcher (a ten-minute idle poll, so only wake-ups move it).
+describe('dispatcher wake-ups and lost Redis answers (real redis-server, real receivers)', function () {
   let redis: TestRedis;
   let app: TestApp;
+  let client: Redis;
 
   before(async function () {
     redis = await startTestRedis();
     app = await startTestApp({ redisUrl: redis.url, roles: ['ingest'] });
+    client = new Redis(redis.url);
   });
   after(async function () {
+    await client?.quit();
     await app?.close();
     await redis?.stop();
   });
@@ -187,7 +191,7 @@ describe('dispatcher wake-ups (real redis-server, real receiver)', function () {
     try {
       const ep = endpoint({ name: 'trickle', spec: { source: { provider: 'none' }, destination: { url: r.url + '/hook' }, ordering: { mode: 'strict' } } });
       await app.putEndpoint(ep);
-      await waitFor(async () => dispatcher.owned().length > 0, 15_000, "the dispatcher owns the partition");
+      await waitFor(async () => dispatcher.owned().some((l) => l.endpointId === ep.id), 15_000, 'the dispatcher owns the partition');
       // One event at a time, each sent the moment the previous one arrives: the partition goes
       // idle between events, so every delivery depends on its wake-up (the race is the wake landing
       // between the claim that found the queue empty and the sleep after it).
@@ -201,23 +205,6 @@ describe('dispatcher wake-ups (real redis-server, real receiver)', function () {
       await r.close();
     }
   });
-});
-
-describe('dispatcher wake-ups that carry the event (real redis-server, real receiver)', function () {
-  let redis: TestRedis;
-  let app: TestApp;
-  let client: Redis;
-
-  before(async function () {
-    redis = await startTestRedis();
-    app = await startTestApp({ redisUrl: redis.url, roles: ['ingest', 'dispatcher'] });
-    client = new Redis(redis.url);
-  });
-  after(async function () {
-    await client?.quit();
-    await app?.close();
-    await redis?.stop();
-  });
 
   const counter = async (name: string, labels: Record<string, string>) => {
     const metric = (await app.shared.metrics.registry.getSingleMetric(name)?.get())?.values ?? [];
@@ -225,10 +212,13 @@ describe('dispatcher wake-ups that carry the event (real redis-server, real rece
   };
 
   it('sends the event of an idle partition straight from its wake-up, claimed in Redis, in order', async function () {
+    const dispatcher = createDispatcher(app.shared, { idlePollMs: 600_000 });
+    await dispatcher.start!();
     const r = await startReceiver();
     try {
       const ep = endpoint({ name: 'woken', spec: { source: { provider: 'none' }, destination: { url: r.url + '/hook' }, ordering: { mode: 'strict' } } });
       await app.putEndpoint(ep);
+      await waitFor(async () => dispatcher.owned().some((l) => l.endpointId === ep.id), 15_000, 'the dispatcher owns the partition');
       const k = app.shared.keys.endpoint(ep.id);
       const ids: string[] = [];
       for (let i = 0; i < 20; i++) {
@@ -253,25 +243,9 @@ describe('dispatcher wake-ups that carry the event (real redis-server, real rece
       expect(attempts[0]).to.include({ attempt: 1, classification: 'consumer_2xx', status_code: 200 });
       expect(attempts[0]!.started_at).to.equal(record.last_attempt_at);
     } finally {
+      await dispatcher.close!();
       await r.close();
     }
-  });
-});
-
-describe('dispatcher with lost Redis replies (real redis-server behind a proxy that cuts connections)', function () {
-  let redis: TestRedis;
-  let app: TestApp;
-  let client: Redis;
-
-  before(async function () {
-    redis = await startTestRedis();
-    app = await startTestApp({ redisUrl: redis.url, roles: ['ingest'] });
-    client = new Redis(redis.url);
-  });
-  after(async function () {
-    await client?.quit();
-    await app?.close();
-    await redis?.stop();
   });
 
   it('neither stalls nor sends again when the answer to a claim or a finish is lost and ioredis repeats the script', async function () {
@@ -286,7 +260,7 @@ describe('dispatcher with lost Redis replies (real redis-server behind a proxy t
       // A takeover wait (timeout + 1 s = 11 s) would blow the receiver's 5 s wait below.
       const ep = endpoint({ name: 'lostreply', spec: { source: { provider: 'none' }, destination: { url: r.url + '/hook', timeoutSeconds: 10 }, ordering: { mode: 'strict' } } });
       await app.putEndpoint(ep);
-      await waitFor(async () => dispatcher.owned().length > 0, 15_000, 'the dispatcher owns the partition');
+      await waitFor(async () => dispatcher.owned().some((l) => l.endpointId === ep.id), 15_000, 'the dispatcher owns the partition');
       // Every third script call on that connection loses its answer: claims after a wake-up,
       // finishes with and without a pipelined next, in idle stretches and in bursts.
       dropper.dropReplyAfter('lostreply', { every: 3, times: 1000 });
