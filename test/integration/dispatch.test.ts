@@ -180,30 +180,37 @@ describe('dispatcher wake-ups and lost Redis answers (real redis-server, real re
     await app?.close();
     await redis?.stop();
   });
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async function () {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  /** A dispatcher of the test's own (on `shared`), a receiver, and a strict endpoint it owns. */
+  async function partitionOwnedBy(name: string, destination: Record<string, unknown> = {}, shared: Shared = app.shared) {
+    const dispatcher = createDispatcher(shared, { idlePollMs: 600_000 });
+    await dispatcher.start!();
+    cleanups.push(() => dispatcher.close!());
+    const r = await startReceiver();
+    cleanups.push(() => r.close());
+    const ep = endpoint({ name, spec: { source: { provider: 'none' }, destination: { url: r.url + '/hook', ...destination }, ordering: { mode: 'strict' } } });
+    await app.putEndpoint(ep);
+    await waitFor(async () => dispatcher.owned().some((l) => l.endpointId === ep.id), 15_000, 'the dispatcher owns the partition');
+    return { r, ep };
+  }
 
   it('never sleeps through a wake: each event of a trickle is delivered without waiting for the idle poll', async function () {
     this.timeout(60_000);
     // The idle poll is ten minutes: an event whose wake-up is lost waits for it, or for the
     // dispatcher's next lease round (which wakes its partitions, every few seconds).
-    const dispatcher = createDispatcher(app.shared, { idlePollMs: 600_000 });
-    await dispatcher.start!();
-    const r = await startReceiver();
-    try {
-      const ep = endpoint({ name: 'trickle', spec: { source: { provider: 'none' }, destination: { url: r.url + '/hook' }, ordering: { mode: 'strict' } } });
-      await app.putEndpoint(ep);
-      await waitFor(async () => dispatcher.owned().some((l) => l.endpointId === ep.id), 15_000, 'the dispatcher owns the partition');
-      // One event at a time, each sent the moment the previous one arrives: the partition goes
-      // idle between events, so every delivery depends on its wake-up (the race is the wake landing
-      // between the claim that found the queue empty and the sleep after it).
-      for (let i = 0; i < 300; i++) {
-        expect((await app.post('/in/default/trickle', JSON.stringify({ n: i }))).status).to.equal(202);
-        await r.until((rs) => rs.length > i, 2_000);
-      }
-      expect(r.receipts.map((x) => JSON.parse(x.body.toString()).n)).to.deep.equal([...Array(300).keys()]);
-    } finally {
-      await dispatcher.close!();
-      await r.close();
+    const { r } = await partitionOwnedBy('trickle');
+    // One event at a time, each sent the moment the previous one arrives: the partition goes
+    // idle between events, so every delivery depends on its wake-up (the race is the wake landing
+    // between the claim that found the queue empty and the sleep after it).
+    for (let i = 0; i < 300; i++) {
+      expect((await app.post('/in/default/trickle', JSON.stringify({ n: i }))).status).to.equal(202);
+      await r.until((rs) => rs.length > i, 2_000);
     }
+    expect(r.receipts.map((x) => JSON.parse(x.body.toString()).n)).to.deep.equal([...Array(300).keys()]);
   });
 
   const counter = async (name: string, labels: Record<string, string>) => {
@@ -212,40 +219,30 @@ describe('dispatcher wake-ups and lost Redis answers (real redis-server, real re
   };
 
   it('sends the event of an idle partition straight from its wake-up, claimed in Redis, in order', async function () {
-    const dispatcher = createDispatcher(app.shared, { idlePollMs: 600_000 });
-    await dispatcher.start!();
-    const r = await startReceiver();
-    try {
-      const ep = endpoint({ name: 'woken', spec: { source: { provider: 'none' }, destination: { url: r.url + '/hook' }, ordering: { mode: 'strict' } } });
-      await app.putEndpoint(ep);
-      await waitFor(async () => dispatcher.owned().some((l) => l.endpointId === ep.id), 15_000, 'the dispatcher owns the partition');
-      const k = app.shared.keys.endpoint(ep.id);
-      const ids: string[] = [];
-      for (let i = 0; i < 20; i++) {
-        const res = await app.post('/in/default/woken', JSON.stringify({ n: i }));
-        ids.push(res.json.event_id as string);
-        // Idle again before the next one: recorded DELIVERED and nothing queued.
-        await r.until((rs) => rs.length > i);
-        const latest = () => client.hget(k.latestDelivery, ids[i]!);
-        await waitFor(async () => (await client.hget(k.delivery((await latest())!), 'status')) === 'DELIVERED' && (await client.xlen(k.queue(0))) === 0);
-      }
-      expect(r.receipts.map((x) => JSON.parse(x.body.toString()).n)).to.deep.equal([...Array(20).keys()]);
-      expect(r.receipts.map((x) => x.headers['webhook-id'])).to.deep.equal(ids);
-      expect(r.receipts.every((x) => x.headers['x-redeliver-attempt'] === '1')).to.equal(true);
-      // Each one was sent from its wake-up, and each claim named it (no miss).
-      expect(await counter('redeliver_dispatch_pipelined_total', { endpoint: ep.id, via: 'wakeup' })).to.be.at.least(15);
-      expect(await counter('redeliver_dispatch_pipeline_misses_total', { endpoint: ep.id })).to.equal(0);
-      // The record is as for any delivery: one attempt, with its start time.
-      const record = await client.hgetall(k.delivery((await client.hget(k.latestDelivery, ids[19]!))!));
-      expect(record).to.include({ status: 'DELIVERED', attempts: '1' });
-      const attempts = (await client.lrange(k.attempts(record.id!), 0, -1)).map((a) => JSON.parse(a) as Record<string, unknown>);
-      expect(attempts).to.have.length(1);
-      expect(attempts[0]).to.include({ attempt: 1, classification: 'consumer_2xx', status_code: 200 });
-      expect(attempts[0]!.started_at).to.equal(record.last_attempt_at);
-    } finally {
-      await dispatcher.close!();
-      await r.close();
+    const { r, ep } = await partitionOwnedBy('woken');
+    const k = app.shared.keys.endpoint(ep.id);
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const res = await app.post('/in/default/woken', JSON.stringify({ n: i }));
+      ids.push(res.json.event_id as string);
+      // Idle again before the next one: recorded DELIVERED and nothing queued.
+      await r.until((rs) => rs.length > i);
+      const latest = () => client.hget(k.latestDelivery, ids[i]!);
+      await waitFor(async () => (await client.hget(k.delivery((await latest())!), 'status')) === 'DELIVERED' && (await client.xlen(k.queue(0))) === 0);
     }
+    expect(r.receipts.map((x) => JSON.parse(x.body.toString()).n)).to.deep.equal([...Array(20).keys()]);
+    expect(r.receipts.map((x) => x.headers['webhook-id'])).to.deep.equal(ids);
+    expect(r.receipts.every((x) => x.headers['x-redeliver-attempt'] === '1')).to.equal(true);
+    // Each one was sent from its wake-up, and each claim named it (no miss).
+    expect(await counter('redeliver_dispatch_pipelined_total', { endpoint: ep.id, via: 'wakeup' })).to.be.at.least(15);
+    expect(await counter('redeliver_dispatch_pipeline_misses_total', { endpoint: ep.id })).to.equal(0);
+    // The record is as for any delivery: one attempt, with its start time.
+    const record = await client.hgetall(k.delivery((await client.hget(k.latestDelivery, ids[19]!))!));
+    expect(record).to.include({ status: 'DELIVERED', attempts: '1' });
+    const attempts = (await client.lrange(k.attempts(record.id!), 0, -1)).map((a) => JSON.parse(a) as Record<string, unknown>);
+    expect(attempts).to.have.length(1);
+    expect(attempts[0]).to.include({ attempt: 1, classification: 'consumer_2xx', status_code: 200 });
+    expect(attempts[0]!.started_at).to.equal(record.last_attempt_at);
   });
 
   it('neither stalls nor sends again when the answer to a claim or a finish is lost and ioredis repeats the script', async function () {
@@ -253,37 +250,27 @@ describe('dispatcher wake-ups and lost Redis answers (real redis-server, real re
     const dropper = await startReplyDropper(redis.port);
     // The dispatcher's script connection goes through the proxy; everything else is direct.
     const shared: Shared = { ...app.shared, connect: (name, opts) => (name === 'dispatch' ? createRedis(dropper.url, opts) : app.shared.connect(name, opts)) };
-    const dispatcher = createDispatcher(shared, { idlePollMs: 600_000 });
-    await dispatcher.start!();
-    const r = await startReceiver();
-    try {
-      // A takeover wait (timeout + 1 s = 11 s) would blow the receiver's 5 s wait below.
-      const ep = endpoint({ name: 'lostreply', spec: { source: { provider: 'none' }, destination: { url: r.url + '/hook', timeoutSeconds: 10 }, ordering: { mode: 'strict' } } });
-      await app.putEndpoint(ep);
-      await waitFor(async () => dispatcher.owned().some((l) => l.endpointId === ep.id), 15_000, 'the dispatcher owns the partition');
-      // Every third script call on that connection loses its answer: claims after a wake-up,
-      // finishes with and without a pipelined next, in idle stretches and in bursts.
-      dropper.dropReplyAfter('lostreply', { every: 3, times: 1000 });
-      const ids: string[] = [];
-      const post = async (n: number) => ids.push((await app.post('/in/default/lostreply', JSON.stringify({ n }))).json.event_id as string);
-      for (let i = 0; i < 30; i++) {
-        await post(i);
-        if (i % 3 === 0) await r.until((rs) => rs.length > i, 5_000); // idle between some of them
-      }
-      await r.until((rs) => rs.length >= 30, 5_000);
-      expect(dropper.droppedCount(), 'answers lost').to.be.at.least(5);
-      expect(r.receipts.map((x) => JSON.parse(x.body.toString()).n), 'each once, in order').to.deep.equal([...Array(30).keys()]);
-      const k = app.shared.keys.endpoint(ep.id);
-      await waitFor(async () => (await client.hget(k.stats, 'delivered')) === '30', 5_000, 'all 30 recorded DELIVERED');
-      for (const id of ids) {
-        const d = (await client.hget(k.latestDelivery, id))!;
-        const attempts = (await client.lrange(k.attempts(d), 0, -1)).map((a) => (JSON.parse(a) as { classification: string }).classification);
-        expect(attempts, `attempts of ${id}`).to.deep.equal(['consumer_2xx']);
-      }
-    } finally {
-      await dispatcher.close!();
-      await r.close();
-      dropper.close();
+    cleanups.push(async () => dropper.close());
+    // A takeover wait (timeout + 1 s = 11 s) would blow the receiver's 5 s wait below.
+    const { r, ep } = await partitionOwnedBy('lostreply', { timeoutSeconds: 10 }, shared);
+    // Every third script call on that connection loses its answer: claims after a wake-up,
+    // finishes with and without a pipelined next, in idle stretches and in bursts.
+    dropper.dropReplyAfter('lostreply', { every: 3, times: 1000 });
+    const ids: string[] = [];
+    const post = async (n: number) => ids.push((await app.post('/in/default/lostreply', JSON.stringify({ n }))).json.event_id as string);
+    for (let i = 0; i < 30; i++) {
+      await post(i);
+      if (i % 3 === 0) await r.until((rs) => rs.length > i, 5_000); // idle between some of them
+    }
+    await r.until((rs) => rs.length >= 30, 5_000);
+    expect(dropper.droppedCount(), 'answers lost').to.be.at.least(5);
+    expect(r.receipts.map((x) => JSON.parse(x.body.toString()).n), 'each once, in order').to.deep.equal([...Array(30).keys()]);
+    const k = app.shared.keys.endpoint(ep.id);
+    await waitFor(async () => (await client.hget(k.stats, 'delivered')) === '30', 5_000, 'all 30 recorded DELIVERED');
+    for (const id of ids) {
+      const d = (await client.hget(k.latestDelivery, id))!;
+      const attempts = (await client.lrange(k.attempts(d), 0, -1)).map((a) => (JSON.parse(a) as { classification: string }).classification);
+      expect(attempts, `attempts of ${id}`).to.deep.equal(['consumer_2xx']);
     }
   });
 });
