@@ -129,9 +129,17 @@ export function startWorker(d: WorkerDeps): Worker {
       } catch (err) {
         if (performance.now() > giveUpAt) throw err;
         shared.log.warn({ endpoint: lease.endpointId, partition: lease.partition, err: errorMessage(err) }, `${what} failed; retrying`);
+        await recoverGroups(err);
         await new Promise((ok) => setTimeout(ok, Math.min(100 * 2 ** i, 2000)));
       }
     }
+  };
+
+  /** A Redis restarted without its data has no consumer groups: make them again (NOGROUP). */
+  const recoverGroups = async (err: unknown) => {
+    if (!errorMessage(err).includes('NOGROUP')) return;
+    const ep = endpoint();
+    if (ep) await shared.registry.ensureGroups(ep).catch(() => undefined);
   };
 
   // Pipelining needs a steady pace: no rate limit (spacing sends would defeat it).
@@ -340,10 +348,7 @@ export function startWorker(d: WorkerDeps): Worker {
       } catch (err) {
         // Redis unreachable or restarted: back off and try again; nothing is lost (the head stays).
         shared.log.warn({ err: errorMessage(err), endpoint: lease.endpointId, partition: lease.partition }, 'dispatch loop error; retrying');
-        if ((err as Error).message?.includes('NOGROUP')) {
-          const ep = endpoint();
-          if (ep) await shared.registry.ensureGroups(ep).catch(() => undefined);
-        }
+        await recoverGroups(err);
         await sleep(500);
       }
     }

@@ -245,6 +245,18 @@ describe('dispatcher wake-ups and lost Redis answers (real redis-server, real re
     expect(attempts[0]!.started_at).to.equal(record.last_attempt_at);
   });
 
+  it('makes a lost consumer group again (NOGROUP, as after a Redis restart without its data) and goes on in order', async function () {
+    const { r, ep } = await partitionOwnedBy('nogroup');
+    const k = app.shared.keys.endpoint(ep.id);
+    expect((await app.post('/in/default/nogroup', JSON.stringify({ n: 0 }))).status).to.equal(202);
+    await r.until((rs) => rs.length >= 1);
+    await waitFor(async () => (await client.xlen(k.queue(0))) === 0, 5_000, 'the first one finished');
+    await client.xgroup('DESTROY', k.queue(0), 'dispatch');
+    for (let i = 1; i <= 3; i++) expect((await app.post('/in/default/nogroup', JSON.stringify({ n: i }))).status).to.equal(202);
+    await r.until((rs) => rs.length >= 4, 5_000);
+    expect(r.receipts.map((x) => JSON.parse(x.body.toString()).n)).to.deep.equal([0, 1, 2, 3]);
+  });
+
   it('neither stalls nor sends again when the answer to a claim or a finish is lost and ioredis repeats the script', async function () {
     this.timeout(60_000);
     const dropper = await startReplyDropper(redis.port);
