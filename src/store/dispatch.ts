@@ -123,7 +123,7 @@ export function parseOwnerWake(message: Buffer): OwnerWake {
   };
 }
 
-/** Records the outcome of the head in flight (attempt `f.attempt.attempt`) and claims the next head (see `HeadCall`). */
+/** Records the outcome of the head in flight (attempt `f.attemptNumber`) and claims the next head (see `HeadCall`). */
 export async function finishAndClaim(
   redis: RedisClient, keys: Keys, lease: Lease, nowMs: number, takeoverMs: number, f: FinishInput, c: HeadCall,
 ): Promise<HeadAnswer> {

@@ -6,7 +6,8 @@
 //
 // Hot-path scripts (ingest.lua, replay-batch.lua, lib-head.lua) receive the endpoint's key base
 // (`base` below) and append the same suffixes as here (eventidx, d:<id>, q:<p>, hold:<p>, dlog,
-// stats, latest, endpoint, dedupe:<id>, replay:<id>): a change of suffix here must be made there.
+// stats, latest, endpoint, dedupe:<id>, replay:<id>, lease:<p>, front:<p>): a change of suffix
+// here must be made there.
 //
 // <p> below is the configured prefix (`rd` by default; tests use a random one).
 

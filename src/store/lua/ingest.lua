@@ -53,7 +53,7 @@ redis.call('HINCRBY', stats, 'ingested', 1)
 -- claims this entry in the script that ends the one before (finished entries leave the queue).
 -- With nothing in front of it either, this delivery is the next head: the owner (from the lease)
 -- gets it with its event on its own channel and can send it while its claim is on the way
--- (src/dispatch/worker.ts, "wake-ups with the event"). Without an owner, a plain wake-up.
+-- (docs/architecture.md, "Pipelining"). Without an owner, a plain wake-up.
 if not held and redis.call('XLEN', queue) == 1 then
   local lease = redis.call('GET', base .. 'lease:' .. ARGV[12])
   local owner = lease and string.match(lease, '^(.*):%d+$')
