@@ -249,30 +249,35 @@ export function startWorker(d: WorkerDeps): Worker {
     if (!mayPipeline(ep, next)) return recordOutcome(finish);
     // Pipelined: the script that records this one and claims `next` is written to Redis first,
     // then `next` is sent without waiting for its answer.
-    const recorded = recordOutcome(finish, next);
-    if (!written()) return recorded; // not on the wire yet: `next` goes once Redis has claimed it
-    lastSendAt = performance.now();
-    shared.metrics.dispatchPipelined.inc({ endpoint: ep.id, via: 'lookahead' });
-    return confirmSent(ep, next, recorded, send(ep, next, ep.spec.destination.timeoutSeconds * 1000));
+    return sendEarly(ep, next, recordOutcome(finish, next), 'lookahead');
   };
 
-  /** Keeps a delivery sent before Redis answered its claim only if the claim names it. */
-  const confirmSent = async (ep: ResolvedEndpoint, sent: ClaimedDelivery, claimed: Promise<HeadAnswer | undefined>,
-    sending: Promise<SendResult>): Promise<Step | undefined> => {
-    let answer: HeadAnswer | undefined;
+  /**
+   * Sends `sent` while `claimed` — the script that claims it, just written — is on its way, and
+   * keeps it only if the claim names it. If the script has not left the process yet (Redis
+   * reconnecting, socket buffer not empty), nothing is sent early: the answer is returned and the
+   * delivery goes the normal way once Redis has claimed it.
+   */
+  const sendEarly = async (ep: ResolvedEndpoint, sent: ClaimedDelivery, claimed: Promise<HeadAnswer>,
+    via: 'lookahead' | 'wakeup'): Promise<Step | undefined> => {
+    if (!written()) return claimed;
+    lastSendAt = performance.now();
+    shared.metrics.dispatchPipelined.inc({ endpoint: ep.id, via });
+    const sending = send(ep, sent, ep.spec.destination.timeoutSeconds * 1000);
+    let answer: HeadAnswer;
     try {
       answer = await claimed;
     } catch (err) {
       await sending; // never a second request for it while this one may still run
       throw err;
     }
-    if (answer?.type === 'send' && answer.delivery.id === sent.id) return { type: 'sent', delivery: answer.delivery, sending, ep };
+    if (answer.type === 'send' && answer.delivery.id === sent.id) return { type: 'sent', delivery: answer.delivery, sending, ep };
     // Not confirmed (lease lost, or the queue changed under us): its outcome is not recorded; the
     // partition's owner sends it again in order. A head claimed instead goes back at once (its
     // timeout would run while this request finishes), and is claimed afresh after.
     shared.metrics.dispatchPipelineMisses.inc({ endpoint: ep.id });
-    shared.log.warn({ endpoint: ep.id, partition: lease.partition, delivery: sent.id, answer: answer?.type }, 'pipelined delivery was not confirmed by Redis; it will be sent again');
-    if (answer?.type !== 'send') {
+    shared.log.warn({ endpoint: ep.id, partition: lease.partition, delivery: sent.id, answer: answer.type }, 'pipelined delivery was not confirmed by Redis; it will be sent again');
+    if (answer.type !== 'send') {
       await sending;
       return answer;
     }
@@ -291,10 +296,7 @@ export function startWorker(d: WorkerDeps): Worker {
     if (!ep || stopped || isPaused(ep) || ep.spec.rateLimit !== undefined || performance.now() >= d.leaseValidUntil()) return claim();
     const claimed = headCall('claiming a woken head', (call) =>
       claimHead(d.redis, shared.keys, lease, d.now(), takeoverMs(), { call, peek: peek(), sentNext: head }));
-    if (!written()) return claimed; // not on the wire yet: send it once Redis has claimed it
-    lastSendAt = performance.now();
-    shared.metrics.dispatchPipelined.inc({ endpoint: ep.id, via: 'wakeup' });
-    return confirmSent(ep, head, claimed, send(ep, head, ep.spec.destination.timeoutSeconds * 1000));
+    return sendEarly(ep, head, claimed, 'wakeup');
   };
 
   /** Records the outcome of a request that was sent and claims the next head (see headCall). */
