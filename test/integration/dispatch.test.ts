@@ -10,7 +10,7 @@ import { applyRetention } from '../../src/dispatch/retention.ts';
 import { choosePartition } from '../../src/domain/event.ts';
 import { getDelivery, resendDelivery, unblockPartition } from '../../src/store/deliveries.ts';
 import { endpoint } from '../support/fixtures.ts';
-import { startReceiver, type Receiver } from '../support/receiver.ts';
+import { receiverPool, startReceiver, type Receiver } from '../support/receiver.ts';
 import { startReplyDropper } from '../support/reply-dropper.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -25,7 +25,7 @@ describe('dispatcher (real redis-server, real receivers)', function () {
   let redis: TestRedis;
   let app: TestApp;
   let client: Redis;
-  const receivers: Receiver[] = [];
+  const receivers = receiverPool();
 
   before(async function () {
     redis = await startTestRedis();
@@ -35,15 +35,11 @@ describe('dispatcher (real redis-server, real receivers)', function () {
   after(async function () {
     await client?.quit();
     await app?.close();
-    await Promise.all(receivers.map((r) => r.close()));
+    await receivers.closeAll();
     await redis?.stop();
   });
 
-  const receiver = async (...a: Parameters<typeof startReceiver>) => {
-    const r = await startReceiver(...a);
-    receivers.push(r);
-    return r;
-  };
+  const receiver = receivers.start;
   const delivery = (id: string, epId: string) => client.hgetall(app.shared.keys.endpoint(epId).delivery(id));
   const attempts = async (id: string, epId: string) =>
     (await client.lrange(app.shared.keys.endpoint(epId).attempts(id), 0, -1)).map((a) => JSON.parse(a) as Record<string, unknown>);

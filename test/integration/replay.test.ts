@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { createApiClient, type ApiClient } from '../../src/api/client.ts';
 import { endpoint } from '../support/fixtures.ts';
-import { startReceiver, type Receipt, type Receiver } from '../support/receiver.ts';
+import { receiverPool, type Receipt } from '../support/receiver.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { waitFor } from '../support/wait.ts';
@@ -56,7 +56,7 @@ describe('ordered replay (real redis-server, real dispatcher and receivers)', fu
   let redis: TestRedis;
   let app: TestApp;
   let api: ApiClient;
-  const receivers: Receiver[] = [];
+  const receivers = receiverPool();
 
   before(async function () {
     redis = await startTestRedis();
@@ -65,14 +65,10 @@ describe('ordered replay (real redis-server, real dispatcher and receivers)', fu
   });
   after(async function () {
     await app?.close();
-    await Promise.all(receivers.map((r) => r.close()));
+    await receivers.closeAll();
     await redis?.stop();
   });
-  const receiver = async (...a: Parameters<typeof startReceiver>) => {
-    const r = await startReceiver(...a);
-    receivers.push(r);
-    return r;
-  };
+  const receiver = receivers.start;
   const replayDone = async (id: string) => {
     await waitFor(async () => ['Succeeded', 'Failed', 'Cancelled'].includes((await api.get(`/api/v1/replays/${id}`)).json.phase as string), 120_000, `replay ${id} to end`);
     return (await api.get(`/api/v1/replays/${id}`)).json;

@@ -9,7 +9,7 @@ import { unblockPartition } from '../../src/store/deliveries.ts';
 import type { Controller } from '../../src/controller/index.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import type { KubeTestEnv } from '../support/kube.ts';
-import { startReceiver, type Receiver } from '../support/receiver.ts';
+import { receiverPool } from '../support/receiver.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
 import {
   condition, eventsFor, getObject, ok, startController, startKubeWithCrds, SUITE_TIMEOUT_MS, waitFor, waitForCondition, webhookEndpoint,
@@ -22,7 +22,7 @@ describe('controller: WebhookEndpoint (real kube-apiserver 1.20, real redis-serv
   let app: TestApp;
   let controller: Controller;
   let client: Redis;
-  const receivers: Receiver[] = [];
+  const receivers = receiverPool();
   const k = (args: string[], input?: string) => env.kubectl(args, input);
   const stored = (id: string) => app.shared.registry.get(id);
 
@@ -37,7 +37,7 @@ describe('controller: WebhookEndpoint (real kube-apiserver 1.20, real redis-serv
     await controller?.close?.();
     await client?.quit();
     await app?.close();
-    await Promise.all(receivers.map((r) => r.close()));
+    await receivers.closeAll();
     await Promise.all([env?.stop(), redis?.stop()]);
   });
 
@@ -120,8 +120,7 @@ describe('controller: WebhookEndpoint (real kube-apiserver 1.20, real redis-serv
 
   it('reports backlog, Blocked and DestinationHealthy from Redis, with Blocked/Unblocked events', async function () {
     let failing = true;
-    const r = await startReceiver(() => ({ status: failing ? 500 : 200 }));
-    receivers.push(r);
+    const r = await receivers.start(() => ({ status: failing ? 500 : 200 }));
     const spec = {
       source: { provider: 'none' },
       destination: { url: r.url + '/hook' },

@@ -65,3 +65,16 @@ export async function startReceiver(answer: (req: IncomingMessage, body: Buffer,
     },
   };
 }
+
+/** Receivers started for a suite, closed together in its `after` hook. */
+export function receiverPool(): { start: typeof startReceiver; closeAll(): Promise<void> } {
+  const started: Receiver[] = [];
+  return {
+    async start(...a) {
+      const r = await startReceiver(...a);
+      started.push(r);
+      return r;
+    },
+    closeAll: async () => void (await Promise.all(started.splice(0).map((r) => r.close()))),
+  };
+}
