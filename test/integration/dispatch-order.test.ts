@@ -467,6 +467,19 @@ function strictEndpoint(name: string, url: string): ResolvedEndpoint {
 
 const scopeOf = (ep: ResolvedEndpoint, key: string) => `/${ep.name}|${key}`;
 
+/**
+ * A keyed run (`keys` keys × `perKey` events) and a strict one (`strictCount` events) ended with
+ * no violation, every event received, no repeat of #n after #n+1, and Redis agrees (expectSettled).
+ */
+async function expectAllInOrder(c: Cluster, r: OrderedReceiver,
+  run: { keyed: ResolvedEndpoint; keys: number; perKey: number; strict: ResolvedEndpoint; strictCount: number }) {
+  expect(r.violationSummary()).to.equal('0 violations: ');
+  for (let i = 0; i < run.keys; i++) expect(r.count(scopeOf(run.keyed, `key${i}`)), `key${i}`).to.equal(run.perKey);
+  expect(r.count(scopeOf(run.strict, 'strict')), 'strict').to.equal(run.strictCount);
+  expect(r.lateDuplicates, 'repeats of #n after #n+1 was received').to.equal(0);
+  return { a: await expectSettled(c, run.keyed, run.keys * run.perKey, r), b: await expectSettled(c, run.strict, run.strictCount, r) };
+}
+
 async function scrape(p: RoleProcess, metric: string): Promise<number> {
   const res = await request(`${p.url}/metrics`);
   const text = await res.body.text();
@@ -539,13 +552,8 @@ describe('ordered delivery with real processes (invariants 1–3)', function () 
     await sending;
     await r.until('every event delivered', () => r.firsts >= total, 150_000);
 
-    expect(r.violationSummary()).to.equal('0 violations: ');
-    for (let i = 0; i < KEYS; i++) expect(r.count(scopeOf(keyed, `key${i}`)), `key${i}`).to.equal(PER_KEY);
-    expect(r.count(scopeOf(strict, 'strict')), 'strict').to.equal(STRICT);
     // Nobody but a dead or frozen owner could send #n after #n+1: none here.
-    expect(r.lateDuplicates, 'repeats of #n after #n+1 was received').to.equal(0);
-    const a = await expectSettled(cluster, keyed, KEYS * PER_KEY, r);
-    const b = await expectSettled(cluster, strict, STRICT, r);
+    const { a, b } = await expectAllInOrder(cluster, r, { keyed, keys: KEYS, perKey: PER_KEY, strict, strictCount: STRICT });
     report(`${r.summary()}; provider re-sends ${p.unacked}`);
     report(`attempts recorded: keyed ${JSON.stringify(a.classifications)}, strict ${JSON.stringify(b.classifications)}`);
     report(`dispatcher_lost attempts that never reached the receiver (claimed, never sent): ${a.phantom + b.phantom}`);
@@ -670,12 +678,7 @@ describe('ordered delivery with real processes (invariants 1–3)', function () 
     await sending;
     await r.until('every acknowledged event delivered', () => r.firsts >= total, 90_000);
 
-    expect(r.violationSummary()).to.equal('0 violations: ');
-    for (let i = 0; i < KEYS; i++) expect(r.count(scopeOf(keyed, `key${i}`)), `key${i}`).to.equal(PER_KEY);
-    expect(r.count(scopeOf(strict, 'strict')), 'strict').to.equal(STRICT);
-    expect(r.lateDuplicates, 'repeats of #n after #n+1 was received').to.equal(0);
-    const a = await expectSettled(cluster, keyed, KEYS * PER_KEY, r);
-    const b = await expectSettled(cluster, strict, STRICT, r);
+    const { a, b } = await expectAllInOrder(cluster, r, { keyed, keys: KEYS, perKey: PER_KEY, strict, strictCount: STRICT });
     report(`${r.summary()}; provider re-sends ${p.unacked}`);
     expect(sumCounts(a.misrecorded, b.misrecorded), 'attempts recorded with a classification other than the receiver\'s answer').to.deep.equal({});
   });
