@@ -36,7 +36,7 @@ const REPLAY_EVENTS = Number(process.env.BENCH_REPLAY_EVENTS ?? 20_000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
 const PREFIX = 'bench';
 const SECRET_KEY = Buffer.alloc(32, 5).toString('base64');
-const API_KEY = 'bench-operator-key';
+const API_KEY = 'bench-operator-key-8e2a4c6b0d1f3957';
 const LIST_ENDPOINTS = ['bench/a', 'bench/b', 'bench/c', 'bench/d'];
 
 const stops: Array<() => Promise<void>> = [];

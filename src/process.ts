@@ -114,12 +114,16 @@ export async function startProcess(opts: {
 
 /** One HTTP server; each request goes to the first role app whose prefix matches. */
 function listen(handles: RoleHandle[], ops: Koa): Server {
-  const mounted = handles.flatMap((h) => (h.http ? [{ prefix: h.http.prefix, handler: h.http.app.callback() }] : []));
+  const mounted = handles.flatMap((h) => (h.http ? [{ prefix: h.http.prefix, also: h.http.also ?? [], handler: h.http.app.callback() }] : []));
   mounted.sort((a, b) => b.prefix.length - a.prefix.length);
   const opsHandler = ops.callback();
+  const serves = (m: (typeof mounted)[number], url: string) => {
+    const path = url.split('?')[0]!;
+    return url.startsWith(m.prefix) || m.also.some((p) => p === path || (p !== '/' && p.endsWith('/') && path.startsWith(p)));
+  };
   return createServer((req, res) => {
     const path = req.url ?? '/';
-    const target = mounted.find((m) => path.startsWith(m.prefix));
+    const target = mounted.find((m) => serves(m, path));
     void (target ? target.handler(req, res) : opsHandler(req, res));
   });
 }

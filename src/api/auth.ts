@@ -2,6 +2,10 @@
 // Secret file (`apiKeysFile`: one `scope:key` per line, `#` comments), are hashed (sha256) on
 // load and never kept in plain text, and are compared in constant time. A key is known by its id,
 // a fingerprint of its hash (`key_<12 hex>`): that is what logs and the audit log show.
+// A team-scoped key names its namespaces after the scope (`operator@team-a,team-b:<key>`): it
+// sees and acts on the endpoints of those namespaces only (deps.ts `canSee`).
+// A key must be strong (MIN_KEY_LENGTH characters, MIN_KEY_DISTINCT different ones): a short or
+// repetitive key is refused at load with the key's id and the rule, never the key itself.
 // The file is re-read when it changes (Kubernetes updates a mounted Secret in place), so keys
 // can be rotated without a restart; a file that became unreadable or invalid keeps the old keys.
 import { readFileSync } from 'node:fs';
@@ -13,27 +17,52 @@ import type { Log } from '../lib/log.ts';
 
 export const SCOPES: readonly ApiScope[] = ['read', 'operator'];
 
-export interface ApiKey {
-  id: string;
-  scope: ApiScope;
-  hash: Buffer;
-}
+export const MIN_KEY_LENGTH = 32;
+export const MIN_KEY_DISTINCT = 10;
 
 export interface Caller {
   id: string;
   scope: ApiScope;
+  /** Team-scoped key: the only namespaces it sees. Absent: every namespace. */
+  namespaces?: readonly string[];
 }
 
-/** One `scope:key` entry; throws a ValidationError naming `field`. */
+export interface ApiKey extends Caller {
+  hash: Buffer;
+}
+
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** `read`, `operator`, or either followed by `@ns1,ns2`; undefined when malformed. */
+function parseScope(text: string): { scope: ApiScope; namespaces?: string[] } | undefined {
+  const [scope = '', team] = text.split('@', 2);
+  if (!(SCOPES as readonly string[]).includes(scope)) return undefined;
+  if (team === undefined) return { scope: scope as ApiScope };
+  const namespaces = team.split(',').map((n) => n.trim());
+  if (namespaces.some((n) => !NAMESPACE.test(n))) return undefined;
+  return { scope: scope as ApiScope, namespaces };
+}
+
+/** Why a key is too weak to accept, or undefined when it is strong enough. */
+export function keyWeakness(key: string): string | undefined {
+  if (key.length < MIN_KEY_LENGTH) return `is too weak: an API key needs at least ${MIN_KEY_LENGTH} characters (this one has ${key.length})`;
+  if (new Set(key).size < MIN_KEY_DISTINCT) return `is too weak: an API key needs at least ${MIN_KEY_DISTINCT} different characters`;
+  return undefined;
+}
+
+/** One `scope:key` entry; throws a ValidationError naming `field` (and the key id, never the key). */
 export function parseKeyEntry(entry: string, field: string, source?: string): ApiKey {
   const i = entry.indexOf(':');
-  const scope = entry.slice(0, Math.max(i, 0)).trim();
+  const parsed = parseScope(entry.slice(0, Math.max(i, 0)).trim());
   const key = entry.slice(i + 1).trim();
-  if (i < 0 || !(SCOPES as readonly string[]).includes(scope) || key === '') {
-    throw new ValidationError(field, 'must be "read:<key>" or "operator:<key>"', source);
+  if (i < 0 || !parsed || key === '') {
+    throw new ValidationError(field, 'must be "read:<key>" or "operator:<key>" (optionally "operator@namespace,…:<key>")', source);
   }
   const hash = sha256(key);
-  return { id: keyId(hash), scope: scope as ApiScope, hash };
+  const id = keyId(hash);
+  const weak = keyWeakness(key);
+  if (weak) throw new ValidationError(field, `key ${id} ${weak}; make one with \`openssl rand -hex 32\``, source);
+  return { id, hash, ...parsed };
 }
 
 export const keyId = (hash: Buffer) => `key_${hash.toString('hex').slice(0, 12)}`;
@@ -66,11 +95,15 @@ export function matchKey(keys: readonly ApiKey[], presented: string): Caller | u
     // Every key is compared, so the time does not tell which one matched.
     if (timingSafeEqual(hash, k.hash) && !found) found = k;
   }
-  return found ? { id: found.id, scope: found.scope } : undefined;
+  return found ? callerOf(found) : undefined;
 }
+
+const callerOf = (k: ApiKey): Caller => ({ id: k.id, scope: k.scope, ...(k.namespaces ? { namespaces: k.namespaces } : {}) });
 
 export interface ApiAuth {
   identify(presented: string | undefined): Caller | undefined;
+  /** The key with this id as it is configured now (a session follows its key's changes and removal). */
+  byId(id: string): Caller | undefined;
   /** How many keys are configured (0: the API refuses every request). */
   count(): number;
   /** Loads the file (throws when it cannot) and starts watching it. */
@@ -107,6 +140,10 @@ export function createApiAuth(opts: { apiKeys: readonly string[]; apiKeysFile: s
 
   return {
     identify: (presented) => (presented === undefined ? undefined : matchKey(all(), presented)),
+    byId: (id) => {
+      const k = all().find((x) => x.id === id);
+      return k ? callerOf(k) : undefined;
+    },
     count: () => all().length,
     start() {
       if (opts.apiKeysFile) {
@@ -117,7 +154,7 @@ export function createApiAuth(opts: { apiKeys: readonly string[]; apiKeysFile: s
       if (all().length === 0) {
         opts.log.warn('the management API has no keys (set apiKeys or apiKeysFile): it refuses every request with 401');
       } else {
-        opts.log.info({ keys: all().map((k) => ({ id: k.id, scope: k.scope })) }, 'API keys loaded');
+        opts.log.info({ keys: all().map(callerOf) }, 'API keys loaded');
       }
     },
     close() {

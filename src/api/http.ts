@@ -84,7 +84,7 @@ export function readEndpointParam(q: Query, name = 'endpoint'): string | undefin
 
 // ---- cursors: base64url JSON { k: kind, s: stream id, e?: endpoint } --------------------------
 
-export type CursorKind = 'deliveries' | 'events' | 'replays' | 'audit';
+export type CursorKind = 'deliveries' | 'events' | 'replays' | 'audit' | 'endpoints';
 export interface Cursor {
   sid: string;
   ep?: string;
@@ -106,7 +106,7 @@ export function decodeCursor(kind: CursorKind, raw: string | undefined): Cursor 
     throw invalid();
   }
   const c = v as { k?: unknown; s?: unknown; e?: unknown };
-  if (!c || typeof c !== 'object' || c.k !== kind || typeof c.s !== 'string' || (kind !== 'replays' && !SID.test(c.s))) throw invalid();
+  if (!c || typeof c !== 'object' || c.k !== kind || typeof c.s !== 'string' || (kind !== 'replays' && kind !== 'endpoints' && !SID.test(c.s))) throw invalid();
   if (c.e !== undefined && typeof c.e !== 'string') throw invalid();
   return { sid: c.s, ...(typeof c.e === 'string' ? { ep: c.e } : {}) };
 }

@@ -25,9 +25,9 @@ export const q = (name: string, description: string, schema: object = S.str) => 
 
 const ERRORS: Record<string, string> = {
   400: 'Bad input (invalid_json, unknown_field, invalid_field, unknown_parameter, invalid_parameter, invalid_cursor, invalid_time_range, partition_required)',
-  401: 'No valid API key (unauthorized)',
-  403: 'The key\'s scope does not allow this (forbidden)',
-  404: 'Not found (not_found, endpoint_not_found)',
+  401: 'No valid API key or session (unauthorized, invalid_key)',
+  403: 'The key\'s scope does not allow this (forbidden), or a session write from another origin (cross_origin_refused)',
+  404: 'Not found (not_found, endpoint_not_found, invalid_id: not an id of this kind)',
   409: 'Conflict (not_resendable, endpoint_not_active, not_blocked, replay_conflict, replay_finished)',
   413: 'Body too large (body_too_large)',
   415: 'Body is not JSON (unsupported_media_type)',

@@ -2,6 +2,7 @@
 // code, not a file, so the same schemas validate request bodies at run time (Ajv, JSON Schema
 // 2020-12, which OpenAPI 3.1 uses) and every response the tests receive (schemas.ts).
 import { errorResponses, op, page, q, ref, S } from './openapi-parts.ts';
+import { endpointListSchema, providerEventParam, sessionPaths, sessionSchemas } from './openapi-session.ts';
 
 const DELIVERY_ID = { name: 'id', in: 'path', required: true, description: 'Delivery id', schema: S.str };
 const EVENT_ID = { name: 'id', in: 'path', required: true, description: 'Event id', schema: S.str };
@@ -106,7 +107,7 @@ const schemas = {
       health: ref('EndpointHealth'),
     },
   },
-  EndpointList: { type: 'object', additionalProperties: false, required: ['items'], properties: { items: { type: 'array', items: ref('Endpoint') } } },
+  EndpointList: endpointListSchema,
   UnblockRequest: {
     type: 'object', additionalProperties: false, required: ['action'],
     properties: { action: { enum: ['retry', 'skip'] }, partition: { type: 'integer', minimum: 0, description: 'Default: the only blocked partition' } },
@@ -160,6 +161,7 @@ const schemas = {
     },
   },
   AuditPage: page('AuditEntry'),
+  ...sessionSchemas,
 };
 
 const ENDPOINT_ACTION = (summary: string, extra: Record<string, unknown> = {}) =>
@@ -177,15 +179,15 @@ export const OPENAPI = {
   paths: {
     '/openapi.json': { get: { summary: 'This document', security: [], responses: { 200: { description: 'OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } } } } },
     '/deliveries': { get: op({ summary: 'List deliveries, newest first', scope: 'read', params: [
-      q('endpoint', 'namespace/name'), q('status', 'Comma-separated statuses'), q('event_type', 'Exact event type'), q('event_id', 'Event id'), ...TIME, ...LIST,
+      q('endpoint', 'namespace/name'), q('status', 'Comma-separated statuses'), q('event_type', 'Exact event type'), q('event_id', 'Event id'), providerEventParam, ...TIME, ...LIST,
     ], ok: ['200', 'DeliveryPage', 'A page of deliveries'], errors: ['400'] }) },
-    '/deliveries/{id}': { get: op({ summary: 'One delivery with its attempts', scope: 'read', params: [DELIVERY_ID], ok: ['200', 'DeliveryDetail', 'The delivery'], errors: ['404'] }) },
+    '/deliveries/{id}': { get: op({ summary: 'One delivery with its attempts (an event id gets a 404 naming its deliveries)', scope: 'read', params: [DELIVERY_ID], ok: ['200', 'DeliveryDetail', 'The delivery'], errors: ['404'] }) },
     '/deliveries/{id}/resend': { post: op({ summary: 'Resend a delivery as a NEW delivery (seed 001)', scope: 'operator', params: [DELIVERY_ID],
       ok: ['201', 'Delivery', 'Newly created delivery'], errors: ['404', '409'] }) },
     '/events': { get: op({ summary: 'List the events of one endpoint, newest first', scope: 'read', params: [q('endpoint', 'namespace/name (required)'), ...TIME, ...LIST],
       ok: ['200', 'EventPage', 'A page of events'], errors: ['400', '404'] }) },
     '/events/{id}': { get: op({ summary: 'One event: headers without signatures; the body for operators', scope: 'read', params: [EVENT_ID], ok: ['200', 'Event', 'The event'], errors: ['404'] }) },
-    '/endpoints': { get: op({ summary: 'Every endpoint with its health', scope: 'read', params: [], ok: ['200', 'EndpointList', 'The endpoints'], errors: [] }) },
+    '/endpoints': { get: op({ summary: 'Endpoints with their health, by id', scope: 'read', params: LIST, ok: ['200', 'EndpointList', 'A page of endpoints'], errors: ['400'] }) },
     '/endpoints/{ns}/{name}': { get: op({ summary: 'One endpoint with live health', scope: 'read', params: [NS, NAME], ok: ['200', 'Endpoint', 'The endpoint'], errors: ['404'] }) },
     '/endpoints/{ns}/{name}/unblock': { post: op({ summary: 'Retry or skip the delivery that blocks a partition', scope: 'operator', params: [NS, NAME], body: 'UnblockRequest',
       ok: ['200', 'UnblockResult', 'The partition is unblocked'], errors: ['400', '404', '409'] }) },
@@ -199,6 +201,7 @@ export const OPENAPI = {
       get: op({ summary: 'A replay and its progress', scope: 'read', params: [REPLAY_ID], ok: ['200', 'Replay', 'The replay'], errors: ['404'] }),
       delete: op({ summary: 'Cancel a replay', scope: 'operator', params: [REPLAY_ID], ok: ['200', 'Replay', 'The replay, Cancelled'], errors: ['404', '409'] }),
     },
+    ...sessionPaths,
     '/audit': { get: op({ summary: 'The audit log of management writes, newest first', scope: 'operator', params: LIST, ok: ['200', 'AuditPage', 'A page of audit entries'], errors: ['400'] }) },
   },
   components: {

@@ -23,8 +23,11 @@ export interface Shared {
 }
 
 export interface RoleHandle {
-  /** Koa app mounted under `prefix`. */
-  http?: { prefix: string; app: Koa };
+  /**
+   * Koa app mounted under `prefix`; `also`: more paths it serves — exact ones, and prefixes when
+   * they end with '/' (except '/' itself, which is exact).
+   */
+  http?: { prefix: string; app: Koa; also?: readonly string[] };
   start?(): Promise<void>;
   close?(): Promise<void>;
 }

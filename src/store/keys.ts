@@ -84,6 +84,11 @@ export interface Keys {
   readonly retentionLease: string;
   /** Hash: replay id → endpoint id (the replay's own state lives under the endpoint's tag). */
   readonly replays: string;
+  /**
+   * Hash with TTL: one dashboard session, by the sha256 of its cookie token (the token itself is
+   * never stored). Fields: key_id, created_at, expires_at.
+   */
+  session(tokenHash: string): string;
   endpoint(endpointId: string): EndpointKeys;
 }
 
@@ -103,6 +108,7 @@ export function createKeys(prefix: string): Keys {
     dispatchers: `${prefix}:dispatchers`,
     retentionLease: `${prefix}:retention-lease`,
     replays: `${prefix}:replays`,
+    session: (h) => `${prefix}:session:${h}`,
     endpoint(endpointId: string): EndpointKeys {
       let keys = built.get(endpointId);
       if (!keys) {

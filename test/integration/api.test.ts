@@ -16,8 +16,8 @@ import { startTestRedis, type TestRedis } from '../support/redis.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { waitFor } from '../support/wait.ts';
 
-const OP = 'op-key-4f1d2a9c77e0b5d3';
-const READ = 'read-key-9e8d7c6b5a4f3e2d';
+const OP = 'op-key-4f1d2a9c77e0b5d3-6a8e1f0b2c4d';
+const READ = 'read-key-9e8d7c6b5a4f3e2d-1b3c5d7e9f0a';
 const GITHUB_SECRET = 'api-test-github-secret';
 const HEADER_TOKEN = 'Bearer dest-token-must-not-leak';
 const fastRetry = (maxAttempts: number) => ({ maxAttempts, backoff: { initialSeconds: 0.01, maxSeconds: 0.05, multiplier: 2, jitter: 0 } });
@@ -118,7 +118,8 @@ describe('management API (real HTTP, real redis-server)', function () {
       expect(res.status, path).to.equal(400);
       expect(res.json, path).to.deep.include({ code, details: { field } });
     }
-    expect((await api.get('/api/v1/deliveries/no-such-id')).json).to.include({ code: 'not_found' });
+    expect((await api.get('/api/v1/deliveries/no-such-id')).json).to.include({ code: 'invalid_id' });
+    expect((await api.get('/api/v1/deliveries/01900000-0000-7000-8000-000000000000')).json).to.include({ code: 'not_found' });
     expect((await api.get('/api/v1/events?endpoint=default/nope')).json).to.include({ code: 'endpoint_not_found' });
   });
 
@@ -148,7 +149,8 @@ describe('management API (real HTTP, real redis-server)', function () {
     expect(inactive.status).to.equal(409);
     expect(inactive.json).to.include({ code: 'endpoint_not_active' });
     await app.putEndpoint({ ...ep, updatedAt: new Date().toISOString() });
-    expect((await api.post('/api/v1/deliveries/nope/resend')).json).to.include({ code: 'not_found' });
+    expect((await api.post('/api/v1/deliveries/nope/resend')).json).to.include({ code: 'invalid_id' });
+    expect((await api.post('/api/v1/deliveries/01900000-0000-7000-8000-000000000000/resend')).json).to.include({ code: 'not_found' });
     expect((await api.post(`/api/v1/deliveries/${source}/resend`, undefined, READ)).json).to.include({ code: 'forbidden' });
   });
 
@@ -168,7 +170,8 @@ describe('management API (real HTTP, real redis-server)', function () {
     const binary = Buffer.from([0xff, 0xfe, 0x00, 0x80]);
     const binId = await ingest('plain', binary, { 'content-type': 'application/octet-stream' });
     expect((await api.get(`/api/v1/events/${binId}`)).json).to.include({ body: binary.toString('base64'), body_encoding: 'base64', body_size: 4 });
-    expect((await api.get('/api/v1/events/no-such-event')).json).to.include({ code: 'not_found' });
+    expect((await api.get('/api/v1/events/no-such-event')).json).to.include({ code: 'invalid_id' });
+    expect((await api.get('/api/v1/events/01900000-0000-7000-8000-000000000000')).json).to.include({ code: 'not_found' });
 
     const list = (await api.get<Json>('/api/v1/events?endpoint=default/gh')).json;
     expect(list.items![0]).to.include({ id: eventId, event_type: 'pull_request', body_size: Buffer.byteLength(body) });
@@ -302,8 +305,9 @@ describe('management API (real HTTP, real redis-server)', function () {
     expect(cancelled.json.completed_at).to.be.a('string');
     expect((await api.request('DELETE', `/api/v1/replays/${slow.json.id}`)).json).to.include({ phase: 'Cancelled' });
     expect((await api.request('DELETE', `/api/v1/replays/${nothing.json.id}`)).json).to.include({ code: 'replay_finished' });
-    expect((await api.request('DELETE', '/api/v1/replays/nope')).json).to.include({ code: 'not_found' });
-    expect((await api.get('/api/v1/replays/nope')).json).to.include({ code: 'not_found' });
+    expect((await api.request('DELETE', '/api/v1/replays/nope')).json).to.include({ code: 'invalid_id' });
+    expect((await api.get('/api/v1/replays/nope')).json).to.include({ code: 'invalid_id' });
+    expect((await api.get('/api/v1/replays/01900000-0000-7000-8000-000000000000')).json).to.include({ code: 'not_found' });
 
     const list = (await api.get<Json>('/api/v1/replays?endpoint=default/plain&limit=1')).json;
     expect(list.items!.map((x) => x.id)).to.deep.equal([slow.json.id]);
@@ -370,14 +374,14 @@ describe('management API keys', function () {
   it('reads keys from a mounted file (comments allowed) and picks up a rotated file', async function () {
     this.timeout(20_000);
     const file = join(dir, 'keys');
-    writeFileSync(file, '# operators\noperator:file-op-key-1\n\nread:file-read-key-1\n');
+    writeFileSync(file, '# operators\noperator:file-op-key-1-0a1b2c3d4e5f6a7b8c9d\n\nread:file-read-key-1-5e6f7a8b9c0d1e2f3a4b\n');
     const app = await startTestApp({ redisUrl: redis.url, roles: ['api'], config: { apiKeysFile: file } });
     apps.push(app);
     const api = createApiClient({ url: app.url, check: true });
-    expect((await api.get('/api/v1/audit', 'file-op-key-1')).status).to.equal(200);
-    expect((await api.get('/api/v1/audit', 'file-read-key-1')).status).to.equal(403);
-    writeFileSync(file, 'operator:file-op-key-2\n');
-    await waitFor(async () => (await api.get('/api/v1/audit', 'file-op-key-2')).status === 200, 12_000);
-    expect((await api.get('/api/v1/audit', 'file-op-key-1')).status).to.equal(401);
+    expect((await api.get('/api/v1/audit', 'file-op-key-1-0a1b2c3d4e5f6a7b8c9d')).status).to.equal(200);
+    expect((await api.get('/api/v1/audit', 'file-read-key-1-5e6f7a8b9c0d1e2f3a4b')).status).to.equal(403);
+    writeFileSync(file, 'operator:file-op-key-2-9f8e7d6c5b4a39281706\n');
+    await waitFor(async () => (await api.get('/api/v1/audit', 'file-op-key-2-9f8e7d6c5b4a39281706')).status === 200, 12_000);
+    expect((await api.get('/api/v1/audit', 'file-op-key-1-0a1b2c3d4e5f6a7b8c9d')).status).to.equal(401);
   });
 });

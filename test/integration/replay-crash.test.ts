@@ -13,7 +13,7 @@ import { startTestApp, TEST_SECRET_KEY, type TestApp } from '../support/app.ts';
 import { killAllRoles, startRole, type RoleProcess } from '../support/role-process.ts';
 import { waitFor } from '../support/wait.ts';
 
-const OP = 'crash-test-operator-key';
+const OP = 'crash-test-operator-key-7c1e5a9b3d';
 const EVENTS = 5_000;
 const KEYS = 10;
 const START_TIMEOUT_MS = 30_000;

@@ -10,7 +10,7 @@ import { startTestRedis, type TestRedis } from '../support/redis.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { waitFor } from '../support/wait.ts';
 
-const OP = 'replay-test-operator-key';
+const OP = 'replay-test-operator-key-2f6b8d0e4a';
 const EVENTS = 5_000;
 const KEYS = 10;
 

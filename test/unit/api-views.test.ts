@@ -49,21 +49,39 @@ describe('management API views (unit)', function () {
     expect(checkResponse('GET', '/api/v1/endpoints/default/a', 200, endpointView(ep, health, 'read'))).to.deep.equal([]);
   });
 
-  it('parses API keys (scope:key), hashes them, and finds them in constant time by hash', function () {
-    const op = parseKeyEntry('operator:abc', 'apiKeys[0]');
+  it('parses API keys (scope:key, optionally team-scoped), hashes them, and finds them in constant time by hash', function () {
+    const K1 = 'k1-0123456789abcdef0123456789abcdef';
+    const K2 = 'k2-fedcba9876543210fedcba9876543210';
+    const op = parseKeyEntry(`operator:${K1}`, 'apiKeys[0]');
     expect(op.scope).to.equal('operator');
     expect(op.id).to.match(/^key_[0-9a-f]{12}$/);
-    expect(JSON.stringify(op)).to.not.include('abc"');
-    expect(() => parseKeyEntry('admin:abc', 'apiKeys[1]')).to.throw(/apiKeys\[1\]: must be "read:<key>"/);
+    expect(JSON.stringify(op)).to.not.include(K1);
+    expect(() => parseKeyEntry(`admin:${K1}`, 'apiKeys[1]')).to.throw(/apiKeys\[1\]: must be "read:<key>"/);
     expect(() => parseKeyEntry('read:', 'apiKeys[2]')).to.throw(/apiKeys\[2\]/);
-    const keys = parseKeyFile('# comment\n\noperator:k1\n  read:k2  \r\n', '/etc/keys');
+    const keys = parseKeyFile(`# comment\n\noperator:${K1}\n  read@team-a,team-b:${K2}  \r\n`, '/etc/keys');
     expect(keys.map((k) => k.scope)).to.deep.equal(['operator', 'read']);
-    expect(() => parseKeyFile('operator:k1\nbogus\n', '/etc/keys')).to.throw(/\/etc\/keys: line 2/);
-    expect(matchKey(keys, 'k2')).to.deep.equal({ id: keys[1]!.id, scope: 'read' });
+    expect(keys[1]!.namespaces).to.deep.equal(['team-a', 'team-b']);
+    expect(() => parseKeyFile(`operator:${K1}\nbogus\n`, '/etc/keys')).to.throw(/\/etc\/keys: line 2/);
+    expect(() => parseKeyEntry(`read@Team_A:${K2}`, 'apiKeys[3]')).to.throw(/apiKeys\[3\]/);
+    expect(matchKey(keys, K2)).to.deep.equal({ id: keys[1]!.id, scope: 'read', namespaces: ['team-a', 'team-b'] });
     expect(matchKey(keys, 'k3')).to.equal(undefined);
     expect(presentedKey({ 'x-api-key': 'k1' })).to.equal('k1');
     expect(presentedKey({ authorization: 'Bearer k2' })).to.equal('k2');
     expect(presentedKey({ authorization: 'Basic k2' })).to.equal(undefined);
+  });
+
+  it('refuses weak API keys at load, naming the entry, the key id and the rule, never the key', function () {
+    for (const [entry, rule] of [['operator:Qz7', /at least 32 characters \(this one has 3\)/], [`read:${'ab'.repeat(20)}`, /at least 10 different characters/]] as const) {
+      let err: Error | undefined;
+      try {
+        parseKeyEntry(entry, 'apiKeys[0]');
+      } catch (e) {
+        err = e as Error;
+      }
+      expect(err?.message).to.match(/^apiKeys\[0\]: key key_[0-9a-f]{12} is too weak/).and.match(rule);
+      expect(err?.message).to.not.include(entry.split(':')[1]!);
+    }
+    expect(() => parseKeyFile('operator:short\n', '/etc/keys')).to.throw(/\/etc\/keys: line 1: key key_[0-9a-f]{12} is too weak/);
   });
 
   it('round-trips cursors and refuses foreign or forged ones', function () {

@@ -6,12 +6,13 @@ import { AppError, badRequest, conflict } from '../../errors/index.ts';
 import { partitionCount, type ResolvedEndpoint } from '../../domain/endpoint.ts';
 import { blockedPartitions, unblockPartition } from '../../store/deliveries.ts';
 import { endpointHealth } from '../../store/health.ts';
-import { operatorWrite, scopeOf, type ApiDeps } from '../deps.ts';
-import { readJson, readQuery } from '../http.ts';
+import { canSee, caller, operatorWrite, requireVisible, scopeOf, type ApiDeps } from '../deps.ts';
+import { decodeCursor, encodeCursor, readJson, readLimit, readQuery } from '../http.ts';
 import { deliveryView, endpointView } from '../views.ts';
 
 async function load(deps: ApiDeps, ctx: Context): Promise<ResolvedEndpoint> {
   const id = `${ctx.params.ns}/${ctx.params.name}`;
+  requireVisible(ctx, id);
   // The registry itself, not the cache: right after a change the answer must show it.
   const ep = await deps.registry.get(id);
   if (!ep) throw new AppError('endpoint_not_found', `no endpoint "${id}"`, 404);
@@ -40,7 +41,7 @@ function choosePartition(ep: ResolvedEndpoint, blocked: Record<string, string>, 
 
 async function unblock(ctx: Context, deps: ApiDeps) {
   const id = `${ctx.params.ns}/${ctx.params.name}`;
-  const note = operatorWrite(ctx, { action: 'endpoint.unblock', target: `endpoint/${id}` });
+  const note = operatorWrite(ctx, { action: 'endpoint.unblock', target: `endpoint/${id}`, endpoint: id });
   const body = await readJson<{ action: 'retry' | 'skip'; partition?: number }>(ctx, 'UnblockRequest');
   note.detail = { action: body.action, ...(body.partition !== undefined ? { partition: body.partition } : {}) };
   const ep = await load(deps, ctx);
@@ -56,7 +57,7 @@ async function unblock(ctx: Context, deps: ApiDeps) {
 
 async function setPaused(ctx: Context, deps: ApiDeps, paused: boolean) {
   const id = `${ctx.params.ns}/${ctx.params.name}`;
-  operatorWrite(ctx, { action: paused ? 'endpoint.pause' : 'endpoint.resume', target: `endpoint/${id}` });
+  operatorWrite(ctx, { action: paused ? 'endpoint.pause' : 'endpoint.resume', target: `endpoint/${id}`, endpoint: id });
   readQuery(ctx, []);
   await load(deps, ctx);
   await deps.registry.setPaused(id, paused);
@@ -65,9 +66,17 @@ async function setPaused(ctx: Context, deps: ApiDeps, paused: boolean) {
 
 export function endpointRoutes(router: Router, deps: ApiDeps): void {
   router.get('/api/v1/endpoints', async (ctx) => {
-    readQuery(ctx, []);
-    const all = [...deps.endpoints.all()].sort((a, b) => a.id.localeCompare(b.id));
-    ctx.body = { items: await Promise.all(all.map((ep) => view(deps, ctx, ep))) };
+    const q = readQuery(ctx, ['cursor', 'limit']);
+    const limit = readLimit(q, 100, 500);
+    // Endpoint ids are unique and sorted: the cursor is the last id of the page before.
+    const after = decodeCursor('endpoints', q.cursor)?.sid;
+    const c = caller(ctx);
+    const all = deps.endpoints.all().filter((e) => canSee(c, e.id) && (after === undefined || e.id > after)).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const items = all.slice(0, limit);
+    ctx.body = {
+      items: await Promise.all(items.map((ep) => view(deps, ctx, ep))),
+      next_cursor: all.length > limit ? encodeCursor('endpoints', { sid: items.at(-1)!.id }) : null,
+    };
   });
   router.get('/api/v1/endpoints/:ns/:name', async (ctx) => {
     readQuery(ctx, []);

@@ -3,7 +3,8 @@
 import type Router from '@koa/router';
 import { AppError, badRequest, notFound } from '../../errors/index.ts';
 import { getEvent, locateEvent, scanEventMetas } from '../../store/listing.ts';
-import { scopeOf, type ApiDeps } from '../deps.ts';
+import { requireVisible, scopeOf, visibleIds, type ApiDeps } from '../deps.ts';
+import { checkId } from '../ids.ts';
 import { decodeCursor, encodeCursor, readEndpointParam, readLimit, readQuery, readTimeRange } from '../http.ts';
 import { eventSummary, eventView } from '../views.ts';
 
@@ -12,6 +13,7 @@ export function eventRoutes(router: Router, deps: ApiDeps): void {
     const q = readQuery(ctx, ['endpoint', 'from', 'to', 'cursor', 'limit']);
     const endpointId = readEndpointParam(q);
     if (!endpointId) throw badRequest('invalid_parameter', 'endpoint: is required ("namespace/name")', { field: 'endpoint' });
+    requireVisible(ctx, endpointId);
     if (!deps.endpoints.get(endpointId)) throw new AppError('endpoint_not_found', `no endpoint "${endpointId}"`, 404);
     const { fromMs, toMs } = readTimeRange(q);
     const limit = readLimit(q);
@@ -28,7 +30,8 @@ export function eventRoutes(router: Router, deps: ApiDeps): void {
   router.get('/api/v1/events/:id', async (ctx) => {
     readQuery(ctx, []);
     const id = ctx.params.id!;
-    const found = await locateEvent(deps.redis, deps.keys, id, deps.endpoints.all().map((e) => e.id));
+    checkId(id, 'event');
+    const found = await locateEvent(deps.redis, deps.keys, id, visibleIds(ctx, deps));
     const event = found ? await getEvent(deps.redis, deps.keys, found.endpointId, found.sid) : undefined;
     if (!found || !event) throw notFound(`event "${id}" not found`);
     const latest = await deps.redis.hget(deps.keys.endpoint(found.endpointId).latestDelivery, id);
