@@ -21,6 +21,7 @@ export interface EndpointDef {
   name: string;
   url: string;
   maxAttempts?: number;
+  onExhausted?: 'block' | 'deadletter';
 }
 
 function endpointYaml(e: EndpointDef): string {
@@ -31,7 +32,7 @@ spec:
   source: { provider: stripe, secretRef: { name: stripe-secret, keys: [signing-secret] } }
   destination: { url: "${e.url}", timeoutSeconds: 5 }
   ordering: { mode: strict }
-  retry: { maxAttempts: ${e.maxAttempts ?? 2}, backoff: { initialSeconds: 0.05, maxSeconds: 0.1, multiplier: 2, jitter: 0 }, onExhausted: block }
+  retry: { maxAttempts: ${e.maxAttempts ?? 2}, backoff: { initialSeconds: 0.05, maxSeconds: 0.1, multiplier: 2, jitter: 0 }, onExhausted: ${e.onExhausted ?? 'block'} }
 ---
 apiVersion: v1
 kind: Secret
@@ -99,4 +100,19 @@ export async function signIn(page: Page, key: string): Promise<void> {
   await page.getByLabel('API key').fill(key);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('navigation', { name: 'Main' }).waitFor();
+}
+
+/** The serious and critical accessibility violations axe-core finds on the page as it is now. */
+export async function axeProblems(page: Page): Promise<string[]> {
+  const { AxeBuilder } = await import('@axe-core/playwright');
+  const result = await new AxeBuilder({ page }).analyze();
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')}`);
+}
+
+/** Screenshots for docs/ are written only when asked (REDELIVER_SCREENSHOTS=1), so CI leaves the tree clean. */
+export async function screenshot(page: Page, name: string, enabled: boolean): Promise<void> {
+  if (!enabled) return;
+  await page.screenshot({ path: new URL(`../../docs/screenshots/${name}.png`, import.meta.url).pathname, fullPage: false });
 }
