@@ -65,7 +65,7 @@ describe('dashboard (real Chromium, real standalone process)', function () {
     expect(cookie).to.include({ name: 'rd_session', httpOnly: true, sameSite: 'Strict' });
     expect(cookie!.expires).to.be.greaterThan(Date.now() / 1000);
     // The key is nowhere the page's scripts can read it.
-    const stored = await page.evaluate(() => JSON.stringify([document.cookie, { ...localStorage }, { ...sessionStorage }]));
+    const stored = await page.evaluate<string>('JSON.stringify([document.cookie, { ...localStorage }, { ...sessionStorage }])');
     expect(stored).to.not.include(OPERATOR_KEY).and.not.include(cookie!.value);
   });
 
@@ -114,10 +114,10 @@ describe('dashboard (real Chromium, real standalone process)', function () {
   it('shows a new event in the open list without a reload', async function () {
     await page.goto('/#/deliveries?endpoint=team-a/billing');
     await page.locator('table.deliveries').waitFor();
-    await page.evaluate(() => Object.assign(window, { notReloaded: true }));
+    await page.evaluate('window.notReloaded = true');
     await world.sendStripe('team-a/billing', 'evt_live_1', 'live.arrived');
     await page.locator('table.deliveries').getByText('live.arrived').waitFor({ timeout: 10_000 });
-    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).to.equal(true);
+    expect(await page.evaluate<boolean>('window.notReloaded === true')).to.equal(true);
     await checkA11y('deliveries');
     await screenshot(page, 'deliveries', SHOTS);
   });
