@@ -153,6 +153,80 @@ describe('dashboard (real Chromium, real standalone process)', function () {
     await screenshot(page, 'audit', SHOTS);
   });
 
+  it('shows the read scope no payload and no buttons; the server refuses its writes anyway', async function () {
+    const readCtx = await world.context();
+    try {
+      const p = await readCtx.newPage();
+      await signIn(p, READ_KEY);
+      const d = (await world.api<Json>('GET', '/api/v1/deliveries?provider_event_id=evt_find_me')).json.items![0]!;
+      await p.goto(`/#/deliveries/${String(d.id)}`);
+      await p.getByText('The payload is hidden from the read scope.').waitFor();
+      expect(await p.locator('pre.payload').count()).to.equal(0);
+      expect(await p.getByRole('button', { name: /Resend|Unblock|Pause/ }).count()).to.equal(0);
+      expect(await p.getByRole('navigation', { name: 'Main' }).getByText('Audit').count()).to.equal(0);
+      expect(await p.content()).to.not.include('a@example.test').and.not.include('stripe-signature');
+      await p.goto('/#/endpoints');
+      await p.getByRole('row').filter({ hasText: 'team-a/billing' }).waitFor();
+      expect(await p.getByRole('button', { name: /Pause|Resume/ }).count()).to.equal(0);
+      const status = await p.evaluate<number>(`fetch('/api/v1/deliveries/${String(d.id)}/resend', { method: 'POST' }).then((r) => r.status)`);
+      expect(status).to.equal(403);
+    } finally {
+      await readCtx.close();
+    }
+  });
+
+  it('limits a team-scoped key to its namespaces in the page, the API and the live stream', async function () {
+    const teamCtx = await world.context();
+    try {
+      const p = await teamCtx.newPage();
+      await signIn(p, TEAM_A_KEY);
+      await p.getByRole('row').filter({ hasText: 'team-a/billing' }).waitFor();
+      expect(await p.getByRole('row').filter({ hasText: 'team-b/orders' }).count()).to.equal(0);
+      const orderEvent = await world.sendStripe('team-b/orders', 'evt_team_b', 'order.created');
+      const other = await latestOf(orderEvent);
+      const seen = await p.evaluate<number[]>(`Promise.all([
+        fetch('/api/v1/deliveries/${String(other.id)}').then((r) => r.status),
+        fetch('/api/v1/endpoints/team-b/orders').then((r) => r.status),
+        fetch('/api/v1/deliveries?endpoint=team-b/orders').then((r) => r.status),
+        fetch('/api/v1/lookup/evt_team_b').then((r) => r.status),
+        fetch('/api/v1/replays/preview', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"endpoint":"team-b/orders"}' }).then((r) => r.status),
+      ])`);
+      expect(seen).to.deep.equal([404, 404, 404, 404, 404]);
+      // The live stream: team-b's traffic never reaches this page; team-a's does.
+      // (Polled with evaluate: the page's CSP forbids the eval that waitForFunction would need.)
+      await p.evaluate(`window.liveSeen = []; const es = new EventSource('/api/v1/live');
+        es.addEventListener('hello', () => { window.liveOpen = true; });
+        es.addEventListener('endpoint', (m) => window.liveSeen.push(JSON.parse(m.data).endpoint_id));`);
+      await waitFor(() => p.evaluate<boolean>('window.liveOpen === true'), 10_000, 'live stream open');
+      await world.sendStripe('team-b/orders', 'evt_team_b_2', 'order.created');
+      await world.sendStripe('team-a/billing', 'evt_team_a_2', 'invoice.created');
+      await waitFor(() => p.evaluate<boolean>('window.liveSeen.includes("team-a/billing")'), 10_000, 'team-a event on the live stream');
+      expect(await p.evaluate<string[]>('window.liveSeen')).to.not.include('team-b/orders');
+    } finally {
+      await teamCtx.close();
+    }
+  });
+
+  it('refuses a write without the session cookie or from another origin; sign-out ends the session', async function () {
+    const cookie = (await ctx.cookies()).find((c) => c.name === 'rd_session')!;
+    const d = (await world.api<Json>('GET', '/api/v1/deliveries?provider_event_id=evt_find_me')).json.items![0]!;
+    const resend = (headers: Record<string, string>) => fetch(`${world.url}/api/v1/deliveries/${String(d.id)}/resend`, { method: 'POST', headers });
+    const noCookie = await resend({ origin: world.url });
+    expect(noCookie.status).to.equal(401);
+    const otherOrigin = await resend({ cookie: `rd_session=${cookie.value}`, origin: 'http://evil.example' });
+    expect(otherOrigin.status).to.equal(403);
+    expect(await otherOrigin.json()).to.include({ code: 'cross_origin_refused' });
+    const noOrigin = await resend({ cookie: `rd_session=${cookie.value}` });
+    expect(noOrigin.status).to.equal(403);
+    const crossSite = await resend({ cookie: `rd_session=${cookie.value}`, 'sec-fetch-site': 'cross-site' });
+    expect(crossSite.status).to.equal(403);
+    // The same cookie from this origin may read; after sign-out it may not.
+    expect((await fetch(`${world.url}/api/v1/session`, { headers: { cookie: `rd_session=${cookie.value}` } })).status).to.equal(200);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').waitFor();
+    expect((await fetch(`${world.url}/api/v1/session`, { headers: { cookie: `rd_session=${cookie.value}` } })).status).to.equal(401);
+  });
+
   it('has no serious or critical accessibility violations on any page (axe-core)', function () {
     expect(Object.keys(a11y)).to.include.members(['sign-in', 'endpoints', 'delivery', 'deliveries', 'bulk-recovery', 'replay', 'replays', 'audit']);
     expect(a11y).to.deep.equal(Object.fromEntries(Object.keys(a11y).map((k) => [k, []])));
