@@ -180,7 +180,7 @@ export const OPENAPI = {
     '/openapi.json': { get: { summary: 'This document', security: [], responses: { 200: { description: 'OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } } } } },
     '/deliveries': { get: op({ summary: 'List deliveries, newest first', scope: 'read', params: [
       q('endpoint', 'namespace/name'), q('status', 'Comma-separated statuses'), q('event_type', 'Exact event type'), q('event_id', 'Event id'), providerEventParam, ...TIME, ...LIST,
-    ], ok: ['200', 'DeliveryPage', 'A page of deliveries'], errors: ['400'] }) },
+    ], ok: ['200', 'DeliveryPage', 'A page of deliveries'], errors: ['400', '404'] }) },
     '/deliveries/{id}': { get: op({ summary: 'One delivery with its attempts (an event id gets a 404 naming its deliveries)', scope: 'read', params: [DELIVERY_ID], ok: ['200', 'DeliveryDetail', 'The delivery'], errors: ['404'] }) },
     '/deliveries/{id}/resend': { post: op({ summary: 'Resend a delivery as a NEW delivery (seed 001)', scope: 'operator', params: [DELIVERY_ID],
       ok: ['201', 'Delivery', 'Newly created delivery'], errors: ['404', '409'] }) },

@@ -58,10 +58,12 @@ type Doc = { paths: Record<string, Record<string, { responses: Record<string, Re
 /** The documented path template that `path` (under /api/v1) matches, e.g. /deliveries/{id}. */
 export function matchTemplate(path: string): string | undefined {
   const parts = path.split('/').filter(Boolean);
-  return Object.keys(OPENAPI.paths).find((t) => {
+  const literals = (t: string) => t.split('/').filter((p) => p && !p.startsWith('{')).length;
+  // A literal segment wins over a parameter: /replays/preview before /replays/{id}.
+  return Object.keys(OPENAPI.paths).filter((t) => {
     const tp = t.split('/').filter(Boolean);
     return tp.length === parts.length && tp.every((p, i) => p.startsWith('{') || p === parts[i]);
-  });
+  }).sort((a, b) => literals(b) - literals(a))[0];
 }
 
 /** Local refs (#/components/…) of a schema taken out of the document, made absolute. */

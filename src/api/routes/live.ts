@@ -1,7 +1,6 @@
 // GET /api/v1/live: Server-Sent Events of what changed (api/live.ts), for the dashboard. Every
 // `heartbeatMs` a comment line keeps proxies from closing the stream, and the caller is checked
 // again: a session that ended or a key that was removed closes the stream.
-import { PassThrough } from 'node:stream';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { AppError } from '../../errors/index.ts';
@@ -24,7 +23,10 @@ export function liveRoutes(router: Router, deps: ApiDeps, heartbeatMs = 5000): v
     const hub = deps.live;
     if (!hub) throw new AppError('not_found', 'the live feed is not enabled', 404);
     const c = caller(ctx);
-    const stream = new PassThrough();
+    // Written to the socket directly: a stream body would make Koa report every browser that
+    // closes the page as an error (premature close).
+    const res = ctx.res;
+    const stream = { write: (t: string) => res.write(t), end: () => res.end() };
     const write = (text: string) => stream.write(text);
     const send = (e: LiveEvent) => write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
     const unsubscribe = hub.subscribe({ sees: (id) => canSee(c, id), send, end: () => stream.end() });
@@ -41,14 +43,12 @@ export function liveRoutes(router: Router, deps: ApiDeps, heartbeatMs = 5000): v
       clearInterval(beat);
       unsubscribe();
     };
-    ctx.req.once('close', stop);
-    stream.once('close', stop);
-    stream.once('finish', stop);
+    res.once('close', stop);
+    ctx.status = 200; // so that no later middleware takes it for an unanswered route
+    ctx.respond = false;
     ctx.set('cache-control', 'no-store');
     ctx.set('x-accel-buffering', 'no');
-    ctx.type = 'text/event-stream';
-    ctx.status = 200;
-    ctx.body = stream;
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
     write(`retry: 2000\nevent: hello\ndata: ${JSON.stringify({ key_id: c.id })}\n\n`);
   });
 }
