@@ -91,6 +91,11 @@ export async function startProcess(opts: {
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   readiness.ready = true;
   log.info({ url, roles: opts.roles, standalone: opts.standalone }, 'redeliver started');
+  // Standalone is the local, demo mode: say where the dashboard is and which configured keys sign
+  // in (a cluster's keys come from a Secret and are never printed).
+  if (opts.standalone && opts.roles.includes('api')) {
+    log.info({ dashboard: `${url}/`, signInWith: config.apiKeys }, `dashboard: open ${url}/ and sign in with one of these API keys`);
+  }
 
   let closing: Promise<void> | undefined;
   const close = () =>

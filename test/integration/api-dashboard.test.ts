@@ -159,6 +159,30 @@ describe('management API for the dashboard (real HTTP, real redis-server)', func
     expect(viaDashboard?.who).to.match(/^key_/);
   });
 
+  it('serves the dashboard with a strict CSP and caching headers, its libraries from node_modules', async function () {
+    const page = await fetch(`${app.url}/`);
+    expect(page.status).to.equal(200);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).to.match(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/).and.not.include('unsafe-inline').and.not.include('unsafe-eval');
+    expect(csp).to.include("frame-ancestors 'none'");
+    const html = await page.text();
+    const importMap = /<script type="importmap">(.*?)<\/script>/s.exec(html)![1]!;
+    const { createHash } = await import('node:crypto');
+    expect(csp).to.include(`'sha256-${createHash('sha256').update(importMap).digest('base64')}'`);
+    const imports = (JSON.parse(importMap) as { imports: Record<string, string> }).imports;
+    expect(Object.keys(imports)).to.include.members(['preact', 'preact/hooks', 'htm', 'uplot']);
+    const lib = await fetch(app.url + imports.preact!);
+    expect(lib.headers.get('cache-control')).to.equal('public, max-age=31536000, immutable');
+    expect(lib.headers.get('content-type')).to.match(/^text\/javascript/);
+    const own = await fetch(`${app.url}/ui/app.js`);
+    expect(own.headers.get('cache-control')).to.equal('no-cache');
+    const again = await fetch(`${app.url}/ui/app.js`, { headers: { 'if-none-match': own.headers.get('etag')! } });
+    expect(again.status).to.equal(304);
+    expect((await fetch(`${app.url}/ui/../package.json`)).status).to.equal(404);
+    expect((await fetch(`${app.url}/ui/nothing.js`)).status).to.equal(404);
+    expect((await fetch(`${app.url}/metrics`)).status).to.equal(200); // still the ops app
+  });
+
   it('streams changes as Server-Sent Events, only of the endpoints the key may see', async function () {
     const ctrl = new AbortController();
     const res = await fetch(`${app.url}/api/v1/live`, { headers: { 'x-api-key': TEAM }, signal: ctrl.signal });
