@@ -4,21 +4,19 @@
 // a fingerprint of its hash (`key_<12 hex>`): that is what logs and the audit log show.
 // A team-scoped key names its namespaces after the scope (`operator@team-a,team-b:<key>`): it
 // sees and acts on the endpoints of those namespaces only (deps.ts `canSee`).
-// A key must be strong (MIN_KEY_LENGTH characters, MIN_KEY_DISTINCT different ones): a short or
-// repetitive key is refused at load with the key's id and the rule, never the key itself.
+// A key must be strong (domain/api-key.ts): a short or repetitive key is refused at load with the
+// key's id and the rule, never the key itself.
 // The file is re-read when it changes (Kubernetes updates a mounted Secret in place), so keys
 // can be rotated without a restart; a file that became unreadable or invalid keeps the old keys.
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import type { ApiScope } from '../config/index.ts';
+import { weakKeyMessage } from '../domain/api-key.ts';
 import { ValidationError, errorMessage } from '../errors/index.ts';
 import { sha256 } from '../lib/crypto.ts';
 import type { Log } from '../lib/log.ts';
 
 export const SCOPES: readonly ApiScope[] = ['read', 'operator'];
-
-export const MIN_KEY_LENGTH = 32;
-export const MIN_KEY_DISTINCT = 10;
 
 export interface Caller {
   id: string;
@@ -43,13 +41,6 @@ function parseScope(text: string): { scope: ApiScope; namespaces?: string[] } | 
   return { scope: scope as ApiScope, namespaces };
 }
 
-/** Why a key is too weak to accept, or undefined when it is strong enough. */
-export function keyWeakness(key: string): string | undefined {
-  if (key.length < MIN_KEY_LENGTH) return `is too weak: an API key needs at least ${MIN_KEY_LENGTH} characters (this one has ${key.length})`;
-  if (new Set(key).size < MIN_KEY_DISTINCT) return `is too weak: an API key needs at least ${MIN_KEY_DISTINCT} different characters`;
-  return undefined;
-}
-
 /** One `scope:key` entry; throws a ValidationError naming `field` (and the key id, never the key). */
 export function parseKeyEntry(entry: string, field: string, source?: string): ApiKey {
   const i = entry.indexOf(':');
@@ -60,8 +51,8 @@ export function parseKeyEntry(entry: string, field: string, source?: string): Ap
   }
   const hash = sha256(key);
   const id = keyId(hash);
-  const weak = keyWeakness(key);
-  if (weak) throw new ValidationError(field, `key ${id} ${weak}; make one with \`openssl rand -hex 32\``, source);
+  const weak = weakKeyMessage(key);
+  if (weak) throw new ValidationError(field, weak, source);
   return { id, hash, ...parsed };
 }
 

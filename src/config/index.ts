@@ -3,6 +3,7 @@
 // messages that name the field, then frozen and passed down. No module reads process.env.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { weakKeyMessage } from '../domain/api-key.ts';
 import { ValidationError } from '../errors/index.ts';
 
 export type Fsync = 'everysec' | 'always';
@@ -119,6 +120,11 @@ function validate(c: Record<string, unknown>): Config {
   int('leaseTtlMs', 1000, 600_000);
   list('allowedDestinations');
   list('apiKeys');
+  (c.apiKeys as string[]).forEach((entry, i) => {
+    // Only the strength here (before anything starts); the API parses the scope part.
+    const weak = weakKeyMessage(entry.slice(entry.indexOf(':') + 1).trim());
+    if (weak && entry.includes(':')) throw new ValidationError(`apiKeys[${i}]`, weak);
+  });
   if (c.fsync !== 'everysec' && c.fsync !== 'always') throw new ValidationError('fsync', 'must be "everysec" or "always"');
   if (!/^[A-Za-z0-9_.-]+$/.test(c.redisPrefix as string)) throw new ValidationError('redisPrefix', 'may hold only letters, digits, "_", "." and "-"');
   if (c.secretKey !== '' && Buffer.from(c.secretKey as string, 'base64').length !== 32) {

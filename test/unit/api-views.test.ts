@@ -2,6 +2,7 @@
 // no secrets, no signature headers, no payload for the read scope (seed 002); API keys and
 // cursors; the OpenAPI document's schemas.
 import { expect } from 'chai';
+import { loadConfig } from '../../src/config/index.ts';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { matchKey, parseKeyEntry, parseKeyFile, presentedKey } from '../../src/api/auth.ts';
 import { decodeCursor, encodeCursor } from '../../src/api/http.ts';
@@ -82,6 +83,8 @@ describe('management API views (unit)', function () {
       expect(err?.message).to.not.include(entry.split(':')[1]!);
     }
     expect(() => parseKeyFile('operator:short\n', '/etc/keys')).to.throw(/\/etc\/keys: line 1: key key_[0-9a-f]{12} is too weak/);
+    // At config load, before anything starts (the config file or REDELIVER_API_KEYS).
+    expect(() => loadConfig({ env: { REDELIVER_API_KEYS: `read:${'x'.repeat(40)},operator:a` } })).to.throw(/^apiKeys\[0\]: key key_[0-9a-f]{12} is too weak: an API key needs at least 10 different/);
   });
 
   it('round-trips cursors and refuses foreign or forged ones', function () {
