@@ -27,14 +27,27 @@ export function readCookie(ctx: Context, name: string): string | undefined {
   return undefined;
 }
 
-/** This server's own origin as the browser sees it. */
-const ownOrigin = (ctx: Context) => `${ctx.protocol}://${ctx.host}`;
+/**
+ * Whether an Origin header names this server. Hosts are compared, not schemes: behind a proxy that
+ * ends TLS the page's origin is https while this process sees http (and a page of another scheme
+ * is already cross-site for the SameSite=Strict cookie).
+ */
+function sameHost(ctx: Context, origin: string): boolean {
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    return false;
+  }
+  const forwarded = ctx.get('x-forwarded-host').split(',')[0]?.trim();
+  return host === ctx.host || (forwarded !== undefined && forwarded !== '' && host === forwarded);
+}
 
 /** A browser write that comes from another site (or says nothing of where it comes from). */
 function crossSite(ctx: Context, required: boolean): boolean {
   const origin = ctx.get('origin');
   const site = ctx.get('sec-fetch-site');
-  if (origin) return origin !== ownOrigin(ctx);
+  if (origin) return !sameHost(ctx, origin);
   if (site) return site !== 'same-origin';
   return required;
 }
@@ -84,7 +97,9 @@ const who = (c: Caller, expiresAt: string | null) => ({ key_id: c.id, scope: c.s
 
 function setCookie(ctx: Context, value: string, maxAge: number): void {
   const parts = [`${SESSION_COOKIE}=${value}`, 'Path=/', 'HttpOnly', 'SameSite=Strict', `Max-Age=${maxAge}`];
-  if (ctx.secure) parts.push('Secure');
+  // Secure over TLS, including TLS ended by a proxy in front (trusting the header here is safe:
+  // a wrong value can only make the cookie stricter).
+  if (ctx.secure || ctx.get('x-forwarded-proto').split(',')[0]?.trim() === 'https') parts.push('Secure');
   ctx.set('set-cookie', parts.join('; '));
 }
 

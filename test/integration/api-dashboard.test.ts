@@ -150,6 +150,8 @@ describe('management API for the dashboard (real HTTP, real redis-server)', func
     expect(who.json).to.include({ scope: 'operator', namespaces: null });
     expect((await api.request('POST', '/api/v1/endpoints/team-a/one/pause', { key: null, headers: { cookie, origin: app.url } })).status).to.equal(200);
     expect((await api.request('POST', '/api/v1/endpoints/team-a/one/resume', { key: null, headers: { cookie, origin: 'http://other.example' } })).status).to.equal(403);
+    const viaProxy = await fetch(`${app.url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json', origin: `https://${new URL(app.url).host}`, 'x-forwarded-proto': 'https' }, body: JSON.stringify({ key: FILE_OP }) });
+    expect(viaProxy.headers.get('set-cookie')).to.match(/; Secure$/);
     const bad = await fetch(`${app.url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: 'wrong-wrong-wrong-wrong-wrong-wrong-1' }) });
     expect(await bad.json()).to.include({ code: 'invalid_key' });
     writeFileSync(keysFile, `operator:${OP}x-replacement-key-000\n`);
