@@ -29,6 +29,7 @@ import { startRedisServer, type RedisServer } from '../src/lib/redis-server.ts';
 import { createKeys, type Keys } from '../src/store/keys.ts';
 import { createRedis, type RedisClient } from '../src/store/redis.ts';
 import { createRegistry } from '../src/store/registry.ts';
+import { firstScreens } from './dashboard-timing.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 1_000_000);
@@ -204,7 +205,20 @@ async function listLatency(redis: RedisClient, keys: Keys, api: ApiClient): Prom
     await latency('GET /events/{id}', async (i) => void (await ok(api, `/api/v1/events/${events[i]}`))),
     await latency('GET /events?endpoint= (first page of 50)', async () => void (await ok(api, `/api/v1/events?endpoint=${ep}&limit=50`))),
     await latency('GET /endpoints/{ns}/{name} (live health)', async () => void (await ok(api, `/api/v1/endpoints/${ep}`))),
+    await latency('GET /lookup/{id} (a delivery id, the search box)', async (i) => void (await ok(api, `/api/v1/lookup/${ids[i]}`))),
   ];
+  // The bulk-recovery count scans the whole endpoint: a few samples only.
+  const counts: number[] = [];
+  let matched = 0;
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    const res = await api.post<{ matched: number }>('/api/v1/replays/preview', { endpoint: ep, selector: { statuses: ['FAILED'] } });
+    counts.push(performance.now() - t);
+    matched = res.json.matched;
+  }
+  counts.sort((a, b) => a - b);
+  rows.push({ what: `POST /replays/preview (count FAILED of ${DELIVERIES / LIST_ENDPOINTS.length} events)`, p50: counts[1]!, p99: counts[2]!,
+    mean: counts.reduce((a, b) => a + b, 0) / 3, note: `${matched} matched; 3 samples` });
   return rows;
 }
 
@@ -291,6 +305,7 @@ async function main(): Promise<void> {
   const apiUrl = await node('api', { ...env, REDELIVER_LOG_LEVEL: 'info' });
   const api = createApiClient({ url: apiUrl, key: API_KEY });
   const rows = await listLatency(redis, keys, api);
+  const screens = await firstScreens(apiUrl, API_KEY);
 
   // Replay: the live events are queued while the endpoint is paused; its drain time once resumed is the ordered rate.
   for (const ep of [strict, keyed]) {
@@ -303,6 +318,10 @@ async function main(): Promise<void> {
   console.log(`\nManagement API at ${DELIVERIES.toLocaleString('en')} stored deliveries (${LIST_ENDPOINTS.length} endpoints; seeded in ${seedSeconds.toFixed(1)} s, Redis ${memory}), ${SAMPLES} sequential requests each:\n`);
   console.log(['route'.padEnd(56), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'mean ms'.padStart(8), '  note'].join(''));
   for (const r of rows) console.log([r.what.padEnd(56), r.p50.toFixed(2).padStart(8), r.p99.toFixed(2).padStart(8), r.mean.toFixed(2).padStart(8), `  ${r.note}`].join(''));
+  if (screens.length > 0) {
+    console.log(`\nDashboard first screen in Chromium (fresh page load to the table on screen), ${DELIVERIES.toLocaleString('en')} stored deliveries:\n`);
+    for (const r of screens) console.log([r.page.padEnd(30), `median ${r.p50.toFixed(0)} ms`.padStart(16), `worst ${r.max.toFixed(0)} ms`.padStart(16)].join(''));
+  }
   console.log(`\nReplay of ${REPLAY_EVENTS.toLocaleString('en')} events vs the dispatcher's ordered rate (live deliveries of the same events):\n`);
   console.log(['endpoint'.padEnd(22), 'partitions'.padStart(11), 'ordered ev/s'.padStart(14), 'enqueue ev/s'.padStart(14), 'replay ev/s'.padStart(13), '  replay / ordered'].join(''));
   for (const r of replays) {

@@ -3,7 +3,7 @@
 // the resend chain (resend_seq 0, 1, 2… linked), and the actions — resend, and unblock retry/skip
 // when it blocks its partition — each behind a confirmation that says what will happen. The read
 // scope gets no payload and no buttons (the server refuses those calls anyway).
-import { useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, post, query } from './api.js';
 import { html } from './html.js';
 import { Badge, ConfirmButton, ErrorLine, go, href, time, useData } from './ui.js';
@@ -89,6 +89,13 @@ function Headers({ event }) {
 export function DeliveryPage({ id, operator }) {
   const endpointOf = useRef('');
   const { data, error, reload } = useData(() => load(id), [id], { liveFilter: (e) => e.type === 'endpoint' && e.endpoint_id === endpointOf.current });
+  // A retry changes no counter the live feed watches: look again when the next attempt is due.
+  const due = data?.d.status === 'PENDING' ? data.d.next_attempt_at : undefined;
+  useEffect(() => {
+    if (!due) return undefined;
+    const timer = setTimeout(reload, Math.min(Math.max(Date.parse(due) - Date.now(), 0) + 500, 3_600_000));
+    return () => clearTimeout(timer);
+  }, [due]);
   if (error) return html`<h1>Delivery</h1><${ErrorLine} error=${error} />`;
   if (!data) return html`<p class="loading">Loading…</p>`;
   const { d, event, chain, endpoint } = data;
