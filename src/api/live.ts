@@ -43,6 +43,7 @@ export function createLiveHub(deps: { redis: RedisClient; keys: Keys; endpoints:
   const replaySeen = new Map<string, string>();
   let timer: NodeJS.Timeout | undefined;
   let primed = false;
+  let looping = false;
   let closed = false;
 
   const emit = (e: LiveEvent, endpointId: string) => {
@@ -74,7 +75,10 @@ export function createLiveHub(deps: { redis: RedisClient; keys: Keys; endpoints:
 
   const tick = async () => {
     timer = undefined;
-    if (closed || listeners.size === 0) return;
+    if (closed || listeners.size === 0) {
+      looping = false;
+      return;
+    }
     try {
       await readEndpoints();
       await readReplays();
@@ -83,12 +87,15 @@ export function createLiveHub(deps: { redis: RedisClient; keys: Keys; endpoints:
       deps.log.debug({ err: errorMessage(err) }, 'live feed read failed; trying again');
     }
     if (!closed && listeners.size > 0) timer = setTimeout(() => void tick(), interval);
+    else looping = false;
   };
 
   return {
     subscribe(l) {
       listeners.add(l);
-      if (listeners.size === 1 && !timer) {
+      // One read loop at most; it stops by itself once nobody listens.
+      if (!looping && !closed) {
+        looping = true;
         primed = false; // a fresh start must not report everything since the last listener left
         void tick();
       }

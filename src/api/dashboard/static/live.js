@@ -4,7 +4,8 @@
 
 /** @typedef {{ type: 'endpoint', endpoint_id: string, newest_delivery_id: string, created: boolean }} EndpointEvent */
 /** @typedef {{ type: 'replay', id: string, endpoint: string, phase: string, matched: number, enqueued: number, skipped: number, delivered: number, failed: number, enqueue_done: boolean }} ReplayEvent */
-/** @typedef {EndpointEvent | ReplayEvent} LiveEvent */
+/** @typedef {{ type: 'resync' }} ResyncEvent (the stream (re)connected: what happened while it was down is unknown) */
+/** @typedef {EndpointEvent | ReplayEvent | ResyncEvent} LiveEvent */
 
 /** @type {Set<(e: LiveEvent) => void>} */
 const listeners = new Set();
@@ -29,6 +30,9 @@ export function connect() {
       for (const fn of listeners) fn(e);
     });
   }
+  source.addEventListener('hello', () => {
+    for (const fn of listeners) fn({ type: 'resync' });
+  });
   source.addEventListener('end', () => disconnect());
 }
 

@@ -101,7 +101,7 @@ export function useData(load, deps, opts = {}) {
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     let timer;
     const off = subscribe((e) => {
-      if (!filter(e)) return;
+      if (e.type !== 'resync' && !filter(e)) return;
       if (paused.current) {
         setMissed((n) => n + 1);
         return;
