@@ -16,6 +16,7 @@ import { waitFor } from '../support/wait.ts';
 
 const OP = 'dash-op-key-1a2b3c4d5e6f7a8b9c0d1e2f';
 const TEAM = 'dash-team-key-9f8e7d6c5b4a39281706';
+const TEAM_B = 'dash-team-b-key-4c5d6e7f8a9b0c1d2e3f';
 const FILE_OP = 'dash-file-op-key-0f1e2d3c4b5a69788796';
 type Json = Record<string, unknown> & { items?: Array<Record<string, unknown>>; next_cursor?: string | null };
 
@@ -37,7 +38,7 @@ describe('management API for the dashboard (real HTTP, real redis-server)', func
     const r = await receivers.start(() => (failing ? { status: 500 } : { status: 200 }));
     app = await startTestApp({
       redisUrl: redis.url, roles: ['ingest', 'dispatcher', 'api'],
-      config: { apiKeys: [`operator:${OP}`, `operator@team-a:${TEAM}`], apiKeysFile: keysFile },
+      config: { apiKeys: [`operator:${OP}`, `operator@team-a:${TEAM}`, `read@team-b,team-c:${TEAM_B}`], apiKeysFile: keysFile },
     });
     api = createApiClient({ url: app.url, key: OP, check: true });
     const retry = { maxAttempts: 1, backoff: { initialSeconds: 0.01, maxSeconds: 0.02, multiplier: 2, jitter: 0 }, onExhausted: 'deadletter' };
@@ -121,7 +122,7 @@ describe('management API for the dashboard (real HTTP, real redis-server)', func
     expect(rest.next_cursor).to.equal(null);
   });
 
-  it('limits a team-scoped key to its namespaces; its writes are audited with the endpoint', async function () {
+  it('limits team-scoped keys (two teams) to their namespaces; their writes are audited with the endpoint', async function () {
     const team = createApiClient({ url: app.url, key: TEAM, check: true });
     expect((await team.get<Json>('/api/v1/endpoints')).json.items!.map((e) => e.id)).to.deep.equal(['team-a/one', 'team-a/two']);
     const bId = (await deliveriesOf(await ingest('team-b/three', { id: 'b-x', n: 9 })))[0]!.id as string;
@@ -136,6 +137,14 @@ describe('management API for the dashboard (real HTTP, real redis-server)', func
     const audit = (await team.get<Json>('/api/v1/audit')).json.items!;
     expect(audit.map((e) => e.action)).to.include.members(['endpoint.pause', 'endpoint.resume']);
     expect(audit.every((e) => String((e.detail as { endpoint?: string }).endpoint).startsWith('team-a/'))).to.equal(true);
+    // The other team's key: the mirror image (and read scope: no writes at all).
+    const teamB = createApiClient({ url: app.url, key: TEAM_B, check: true });
+    expect((await teamB.get<Json>('/api/v1/endpoints')).json.items!.map((e) => e.id)).to.deep.equal(['team-b/three']);
+    expect((await teamB.get(`/api/v1/deliveries/${bId}`)).status).to.equal(200);
+    expect((await teamB.get<Json>('/api/v1/deliveries')).json.items!.every((d) => d.endpoint_id === 'team-b/three')).to.equal(true);
+    expect((await teamB.get('/api/v1/endpoints/team-a/one')).status).to.equal(404);
+    expect((await teamB.post(`/api/v1/deliveries/${bId}/resend`)).status).to.equal(403);
+    expect((await teamB.get<Json>('/api/v1/session')).json).to.deep.include({ scope: 'read', namespaces: ['team-b', 'team-c'] });
     const all = (await api.get<Json>('/api/v1/audit')).json.items!;
     expect(all.some((e) => e.target === 'endpoint/team-b/three' && e.result === 'endpoint_not_found')).to.equal(true);
   });
