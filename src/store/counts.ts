@@ -12,7 +12,8 @@ export interface SelectionCount {
   complete: boolean;
 }
 
-const CHUNK = 1000;
+// Small windows: each is one Lua call, and a long one would hold up ingest and delivery meanwhile.
+const CHUNK = 250;
 
 export async function countSelection(
   redis: RedisClient, keys: Keys, endpointId: string, range: { start: string; end: string }, match: (e: EventMeta) => boolean, budget = 1_000_000,

@@ -11,7 +11,8 @@ export interface FoundEvent {
   sid: string;
 }
 
-const CHUNK = 1000;
+// Small windows: each is one Lua call, and a long one would hold up ingest and delivery meanwhile.
+const CHUNK = 250;
 
 async function fromDedupe(redis: RedisClient, keys: Keys, pid: string, endpoints: readonly string[]): Promise<FoundEvent | undefined> {
   const ids = await Promise.all(endpoints.map((ep) => redis.get(keys.endpoint(ep).dedupe(pid))));

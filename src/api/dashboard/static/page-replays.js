@@ -72,17 +72,21 @@ export function RecoverPage({ params, operator }) {
   const [spec, setSpec] = useState(/** @type {Json | null} */ (null));
   const [count, setCount] = useState(/** @type {Json | null} */ (null));
   const [error, setError] = useState(/** @type {unknown} */ (null));
+  const [counting, setCounting] = useState(false);
   /** @param {SubmitEvent} e */
   const preview = async (e) => {
     e.preventDefault();
     const s = specOf(new FormData(/** @type {HTMLFormElement} */ (e.currentTarget)));
     setError(null);
     setCount(null);
+    setCounting(true);
     try {
       setCount(await post('/replays/preview', s));
       setSpec(s);
     } catch (err) {
       setError(err);
+    } finally {
+      setCounting(false);
     }
   };
   /** @type {string[]} */
@@ -96,8 +100,9 @@ export function RecoverPage({ params, operator }) {
       <label>Event types (comma-separated) <input name="event_type" /></label>
       <label>Received from <input type="datetime-local" name="from" /></label>
       <label>Received before <input type="datetime-local" name="to" /></label>
-      <button type="submit">Count matching events</button>
+      <button type="submit" disabled=${counting}>Count matching events</button>
     </form>
+    ${counting ? html`<p class="loading" aria-live="polite">Counting on the server (the whole range is read)…</p>` : null}
     <${ErrorLine} error=${error} />
     ${count && spec ? html`<section class="count" aria-live="polite">
       <p><strong class="matched">${count.matched}</strong> event${count.matched === 1 ? '' : 's'} match${count.complete ? '' : ' (at least; the count stopped early)'}.</p>
