@@ -217,6 +217,7 @@ async function listLatency(redis: RedisClient, keys: Keys, api: ApiClient): Prom
     matched = res.json.matched;
   }
   counts.sort((a, b) => a - b);
+  process.stderr.write(`  POST /replays/preview over ${DELIVERIES / LIST_ENDPOINTS.length} events: ${counts.map((c) => c.toFixed(0)).join(', ')} ms (${matched} matched)\n`);
   rows.push({ what: `POST /replays/preview (count FAILED of ${DELIVERIES / LIST_ENDPOINTS.length} events)`, p50: counts[1]!, p99: counts[2]!,
     mean: counts.reduce((a, b) => a + b, 0) / 3, note: `${matched} matched; 3 samples` });
   return rows;
@@ -306,6 +307,7 @@ async function main(): Promise<void> {
   const api = createApiClient({ url: apiUrl, key: API_KEY });
   const rows = await listLatency(redis, keys, api);
   const screens = await firstScreens(apiUrl, API_KEY);
+  for (const r of screens) process.stderr.write(`  dashboard ${r.page}: median ${r.p50.toFixed(0)} ms, worst ${r.max.toFixed(0)} ms\n`);
 
   // Replay: the live events are queued while the endpoint is paused; its drain time once resumed is the ordered rate.
   for (const ep of [strict, keyed]) {
