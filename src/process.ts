@@ -20,6 +20,7 @@ import { createOpsApp, type Readiness } from './ops.ts';
 import { startStandaloneRedis, standaloneSecretKey, syncEndpointFolder } from './standalone/index.ts';
 import { createKeys } from './store/keys.ts';
 import type { RoleHandle, Shared } from './lib/runtime.ts';
+import { redisTarget } from './store/connection.ts';
 import { createRedis, type RedisClient } from './store/redis.ts';
 import { createRegistry, createRegistryCache } from './store/registry.ts';
 
@@ -57,14 +58,14 @@ export async function startProcess(opts: {
 }): Promise<Running> {
   const { config, log } = opts;
   const redisServer: RedisServer | undefined = opts.standalone ? await startStandaloneRedis(config, log) : undefined;
-  const redisUrl = redisServer?.url ?? config.redisUrl;
-  if (!redisUrl) throw new Error('REDIS_URL (or REDELIVER_REDIS_URL) is required outside standalone mode');
+  // Read once (password and TLS files included), before anything connects.
+  const target = redisTarget(config, redisServer?.url ?? config.redisUrl);
   const secretKey = opts.standalone ? standaloneSecretKey(config) : config.secretKey;
   if (!secretKey) throw new Error('REDELIVER_SECRET_KEY is required outside standalone mode (32 bytes, base64)');
 
   const connections: RedisClient[] = [];
   const connect = (name: string, extra: RedisOptions = {}) => {
-    const c = createRedis(redisUrl, { connectionName: `redeliver:${name}`, ...extra });
+    const c = createRedis(target, { connectionName: `redeliver:${name}`, ...extra });
     c.on('error', (err: Error) => log.debug({ conn: name, err: err.message }, 'redis connection error'));
     connections.push(c);
     return c;

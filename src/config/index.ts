@@ -13,6 +13,28 @@ export interface Config {
   redisUrl: string;
   /** Prefix of every Redis key (tests use a random one). */
   redisPrefix: string;
+  /**
+   * Redis Cluster seed nodes (`host:port`, a few are enough: the rest are discovered). When set,
+   * every connection is a cluster client and `redisUrl` is not used.
+   */
+  redisClusterNodes: string[];
+  /** Redis ACL user and password (a password in `redisUrl` works too; the file wins over both). */
+  redisUsername: string;
+  redisPassword: string;
+  /** File holding the password (a mounted Secret), read once at start; trailing newline ignored. */
+  redisPasswordFile: string;
+  /** TLS to Redis (also on with a `rediss://` URL). The files are PEM, read once at start. */
+  redisTls: boolean;
+  redisTlsCaFile: string;
+  redisTlsCertFile: string;
+  redisTlsKeyFile: string;
+  /**
+   * Replicated acknowledgement: ingest answers 2xx only after this many replicas acknowledged
+   * the write (Redis WAIT). 0 = off: the master's own AOF is the durability.
+   */
+  redisWaitReplicas: number;
+  /** How long ingest waits for those replicas before answering 503 (the provider retries). */
+  redisWaitTimeoutMs: number;
   host: string;
   port: number;
   logLevel: string;
@@ -38,6 +60,16 @@ export interface Config {
 export const DEFAULTS: Config = Object.freeze({
   redisUrl: '',
   redisPrefix: 'rd',
+  redisClusterNodes: [],
+  redisUsername: '',
+  redisPassword: '',
+  redisPasswordFile: '',
+  redisTls: false,
+  redisTlsCaFile: '',
+  redisTlsCertFile: '',
+  redisTlsKeyFile: '',
+  redisWaitReplicas: 0,
+  redisWaitTimeoutMs: 1000,
   host: '0.0.0.0',
   port: 8080,
   logLevel: 'info',
@@ -92,6 +124,10 @@ function readConfigFile(path: string): Record<string, unknown> {
 function fromEnv(field: string, raw: string): unknown {
   const def = DEFAULTS[field as keyof Config];
   if (Array.isArray(def)) return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (typeof def === 'boolean') {
+    if (!/^(true|false|1|0)$/.test(raw.trim())) throw new ValidationError(envName(field), `must be true or false, got "${raw}"`);
+    return /^(true|1)$/.test(raw.trim());
+  }
   if (typeof def === 'number') {
     const n = Number(raw);
     if (raw.trim() === '' || !Number.isFinite(n)) throw new ValidationError(envName(field), `must be a number, got "${raw}"`);
@@ -114,11 +150,23 @@ function validate(c: Record<string, unknown>): Config {
     const v = c[f];
     if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new ValidationError(f, 'must be a list of strings');
   };
-  for (const f of ['redisUrl', 'redisPrefix', 'host', 'logLevel', 'secretKey', 'endpointsDir', 'dataDir', 'apiKeysFile', 'namespace']) str(f);
+  for (const f of ['redisUrl', 'redisPrefix', 'host', 'logLevel', 'secretKey', 'endpointsDir', 'dataDir', 'apiKeysFile', 'namespace',
+    'redisUsername', 'redisPassword', 'redisPasswordFile', 'redisTlsCaFile', 'redisTlsCertFile', 'redisTlsKeyFile']) str(f);
   int('port', 0, 65535);
   int('leaseTtlMs', 1000, 600_000);
+  int('redisWaitReplicas', 0, 16);
+  int('redisWaitTimeoutMs', 1, 60_000);
   list('allowedDestinations');
   list('apiKeys');
+  list('redisClusterNodes');
+  if (typeof c.redisTls !== 'boolean') throw new ValidationError('redisTls', 'must be true or false');
+  for (const node of c.redisClusterNodes as string[]) {
+    if (!/^[^\s:/]+:\d{1,5}$/.test(node)) throw new ValidationError('redisClusterNodes', `"${node}" must be host:port`);
+  }
+  if (c.redisUrl !== '' && !/^rediss?:\/\//.test(c.redisUrl as string)) throw new ValidationError('redisUrl', 'must start with redis:// or rediss://');
+  if ((c.redisTlsCertFile === '') !== (c.redisTlsKeyFile === '')) {
+    throw new ValidationError(c.redisTlsCertFile === '' ? 'redisTlsCertFile' : 'redisTlsKeyFile', 'a client certificate needs both redisTlsCertFile and redisTlsKeyFile');
+  }
   if (c.fsync !== 'everysec' && c.fsync !== 'always') throw new ValidationError('fsync', 'must be "everysec" or "always"');
   if (!/^[A-Za-z0-9_.-]+$/.test(c.redisPrefix as string)) throw new ValidationError('redisPrefix', 'may hold only letters, digits, "_", "." and "-"');
   if (c.secretKey !== '' && Buffer.from(c.secretKey as string, 'base64').length !== 32) {
