@@ -41,7 +41,7 @@ interface Extras {
    * Same, but the calls made in one turn of the event loop reach Redis in one write (a pipeline,
    * flushed by setImmediate): each script still runs on its own, atomically, and answers its own
    * caller. Auto-pipelining writes once per callback instead, so under load each request paid a
-   * write and a read of its own. On a cluster, one pipeline per node. With `ack`, the pipeline
+   * write and a read of its own. On a cluster, one pipeline per slot. With `ack`, the pipeline
    * ends with WAIT and a call whose write was acknowledged by fewer replicas fails
    * (`replica_ack_timeout`): its answer must not promise more than what happened.
    */
@@ -85,7 +85,7 @@ export interface RedisTarget {
   ack?: ReplicaAck;
 }
 
-const clusterOnly = new Set(['enableAutoPipelining', 'scaleReads', 'maxRedirections', 'retryDelayOnFailover', 'retryDelayOnClusterDown']);
+const clusterOnly = new Set(['scaleReads', 'maxRedirections', 'retryDelayOnFailover', 'retryDelayOnClusterDown']);
 
 function connectClient(target: RedisTarget, opts: RedisOptions): Redis | Cluster {
   const base: RedisOptions = {
@@ -96,8 +96,12 @@ function connectClient(target: RedisTarget, opts: RedisOptions): Redis | Cluster
   };
   if (!target.clusterNodes?.length) return new Redis(target.url ?? '', { enableAutoPipelining: true, ...base, ...opts });
   const redisOptions: RedisOptions = { ...base };
-  const clusterOptions: ClusterOptions = { enableAutoPipelining: true, scaleReads: 'master' };
+  // No auto-pipelining on a cluster: ioredis groups it by node and retries a pipeline after MOVED
+  // only when every command in it was moved the same way, so during a topology change single
+  // commands failed with MOVED (seen in the cluster test; ioredis issues #1692, #2075).
+  const clusterOptions: ClusterOptions = { enableAutoPipelining: false, scaleReads: 'master' };
   for (const [k, v] of Object.entries(opts)) {
+    if (k === 'enableAutoPipelining') continue;
     if (clusterOnly.has(k)) (clusterOptions as Record<string, unknown>)[k] = v;
     else (redisOptions as Record<string, unknown>)[k] = v;
   }
@@ -144,14 +148,10 @@ export function createRedis(target: string | RedisTarget, opts: RedisOptions = {
     return SCRIPTS[name] >= 0 ? fn.call(redis, ...keys, ...args) : fn.call(redis, keys.length, ...keys, ...args);
   };
 
-  // One pipeline per node: a cluster pipeline must stay on the nodes of one slot (ioredis checks
-  // it), so the calls are grouped by the nodes that serve their first key's slot (per slot while
-  // the slot map is not known yet).
-  const groupOf = (key: string) => {
-    if (!cluster) return '';
-    const slot = keySlot(key);
-    return cluster.slots[slot]?.join(';') ?? `slot:${slot}`;
-  };
+  // On a cluster, one pipeline per slot (an endpoint's calls share one): ioredis resends a
+  // pipeline after MOVED only when all of its commands were moved alike, which holds for one slot
+  // but not for one node whose slots are being moved or failed over.
+  const groupOf = (key: string) => (cluster ? String(keySlot(key)) : '');
   let batch: Batched[] = [];
   const flush = () => {
     const groups = new Map<string, Batched[]>();

@@ -44,6 +44,11 @@ export interface TestCluster {
    * reports cluster_state:ok with all 16384 slots served by live masters.
    */
   awaitFailover(port: number, timeoutMs?: number): Promise<void>;
+  /**
+   * Starts a killed node again on its port and data dir (as Kubernetes restarts a pod) and resolves
+   * once it has rejoined as a replica with its replication link up.
+   */
+  restart(port: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -148,6 +153,16 @@ export async function startTestCluster(opts: { fsync?: 'everysec' | 'always'; no
         const covered = t.filter((l) => l.flags.includes('master') && !l.flags.includes('fail')).reduce((n, l) => n + l.slots.reduce((s, [a, b]) => s + b - a + 1, 0), 0);
         return covered === 16384 && (await healthy());
       }, timeoutMs, `failover of the master on port ${port}`);
+    },
+    async restart(port, timeoutMs = 30_000) {
+      const n = nodes.find((x) => x.port === port);
+      if (!n) throw new Error(`no node on port ${port}`);
+      await n.server.restart('SIGKILL');
+      n.up = true;
+      await waitFor(async () => {
+        const info = await ask((c) => c.call('INFO', 'replication') as Promise<string>, port).catch(() => '');
+        return /role:slave/.test(info) && /master_link_status:up/.test(info);
+      }, timeoutMs, `node ${port} rejoined as a replica`);
     },
     async stop() {
       process.off('exit', onExit);
