@@ -8,6 +8,7 @@ import type Koa from 'koa';
 import type { RedisOptions } from 'ioredis';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from './config/index.ts';
+import { errorMessage } from './errors/index.ts';
 export type { RoleHandle, Shared } from './lib/runtime.ts';
 import { createController } from './controller/index.ts';
 import { createApiRole } from './api/role.ts';
@@ -64,9 +65,13 @@ export async function startProcess(opts: {
   if (!secretKey) throw new Error('REDELIVER_SECRET_KEY is required outside standalone mode (32 bytes, base64)');
 
   const connections: RedisClient[] = [];
+  let lastRedisError: string | undefined;
   const connect = (name: string, extra: RedisOptions = {}) => {
     const c = createRedis(target, { connectionName: `redeliver:${name}`, ...extra });
-    c.on('error', (err: Error) => log.debug({ conn: name, err: err.message }, 'redis connection error'));
+    c.on('error', (err: Error) => {
+      lastRedisError = err.message;
+      log.debug({ conn: name, err: err.message }, 'redis connection error');
+    });
     connections.push(c);
     return c;
   };
@@ -82,7 +87,12 @@ export async function startProcess(opts: {
     checks: [() => (redis.status === 'ready' ? undefined : `redis is ${redis.status}`)],
   };
   const stopFolder = opts.standalone ? await syncEndpointFolder(config.endpointsDir, registry, log) : undefined;
-  await endpoints.start();
+  await endpoints.start().catch(async (err: unknown) => {
+    // The first reads fail with "max retries"; the reason (TLS, AUTH, DNS) is the connection's.
+    await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+    await redisServer?.stop();
+    throw lastRedisError && !errorMessage(err).includes(lastRedisError) ? new Error(`cannot use Redis: ${lastRedisError} (${errorMessage(err)})`, { cause: err }) : err;
+  });
   const handles = opts.roles.map((role) => FACTORIES[role](shared));
   for (const h of handles) await h.start?.();
 
