@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import Stripe from 'stripe';
+import { request } from 'undici';
 import { loadConfig } from '../src/config/index.ts';
 import type { EndpointResource } from '../src/domain/endpoint.ts';
 import { resolveEndpoint } from '../src/domain/resolve.ts';
@@ -143,8 +144,11 @@ async function measureRedeliver(): Promise<{ perEvent: number; types: Map<string
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (next < N) {
       const { body, headers } = stripeWebhook(next++);
-      const res = await fetch(`${app.url}/in/${ep.id}`, { method: 'POST', body, headers });
-      if (res.status !== 202) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
+      // undici's request, not fetch: fetch adds browser headers (accept-language, sec-fetch-mode)
+      // that Stripe does not send and the event would store.
+      const res = await request(`${app.url}/in/${ep.id}`, { method: 'POST', body, headers });
+      const text = await res.body.text();
+      if (res.statusCode !== 202) throw new Error(`ingest answered ${res.statusCode}: ${text}`);
     }
   }));
   const stats = app.shared.keys.endpoint(ep.id).stats;

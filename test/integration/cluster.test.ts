@@ -15,6 +15,7 @@ import { Redis } from 'ioredis';
 import { createApiClient } from '../../src/api/client.ts';
 import type { ResolvedEndpoint } from '../../src/domain/endpoint.ts';
 import { createKeys } from '../../src/store/keys.ts';
+import { keySlot } from '../../src/store/slot.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { endpoint } from '../support/fixtures.ts';
 import { receiverPool, type Receipt } from '../support/receiver.ts';
@@ -107,6 +108,18 @@ describe('Redis Cluster (3 masters + 3 replicas, real redis-server)', function (
     }
     return [...byMaster.values()];
   };
+
+  it('agrees with Redis on the hash slot of every kind of key', async function () {
+    const node = new Redis(cluster.nodes[0]!.port, '127.0.0.1');
+    try {
+      const k = createKeys('rd').endpoint('payments/stripe-live');
+      for (const key of ['foo', 'foo{}{bar}', 'foo{{bar}}zap', k.events, k.delivery('d1'), createKeys('rd').endpointIndex]) {
+        expect(keySlot(key), key).to.equal(Number(await node.call('CLUSTER', 'KEYSLOT', key)));
+      }
+    } finally {
+      node.disconnect();
+    }
+  });
 
   it('runs ingest, dispatch and the API on every shard: order kept, listing, resend, replay and unblock work', async function () {
     const prefix = randomPrefix();
