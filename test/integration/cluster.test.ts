@@ -154,12 +154,15 @@ describe('Redis Cluster (3 masters + 3 replicas, real redis-server)', function (
     expect(resent.status).to.equal(201);
     await waitFor(async () => (await api.get<{ status: string }>(`/api/v1/deliveries/${resent.json.id}`)).json.status === 'DELIVERED', 20_000, 'resend delivered');
 
-    // A replay of one endpoint (its state under the endpoint's tag, the index a global key).
+    // A replay of one endpoint (its state under the endpoint's tag, the index a global key), holding
+    // live traffic meanwhile (the hold and its release are scripts with a variable key count).
     const before = rx.receipts.length;
-    const replay = await api.post<{ id: string }>('/api/v1/replays', { endpoint: eps[1]!.id });
+    const replay = await api.post<{ id: string }>('/api/v1/replays', { endpoint: eps[1]!.id, pauseLive: true });
     expect(replay.status).to.equal(201);
     await waitFor(async () => (await api.get<{ phase: string }>(`/api/v1/replays/${replay.json.id}`)).json.phase === 'Succeeded', 60_000, 'replay succeeded');
     expect(rx.receipts.length - before).to.be.at.least(30);
+    await provide(app.url, eps[1]!, 'after-replay', 0, 3, () => undefined);
+    await waitFor(async () => judge.next.get('after-replay') === 3, 20_000, 'live traffic flows after the hold is released');
 
     // Block a partition (attempts exhausted), then skip its head through the API.
     const gate = strict('gate', rx.url, { retry: { maxAttempts: 1, onExhausted: 'block' } });
