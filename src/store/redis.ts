@@ -87,6 +87,18 @@ export interface RedisTarget {
 
 const clusterOnly = new Set(['scaleReads', 'maxRedirections', 'retryDelayOnFailover', 'retryDelayOnClusterDown']);
 
+/**
+ * ioredis lets credentials in the URL win over the options; the configured ones (a password file)
+ * must win, so they are taken out of the URL when given.
+ */
+function withoutCredentials(url: string, o: RedisOptions): string {
+  if (!url || (o.password === undefined && o.username === undefined)) return url;
+  const u = new URL(url);
+  if (o.password !== undefined) u.password = '';
+  if (o.username !== undefined) u.username = '';
+  return u.toString();
+}
+
 function connectClient(target: RedisTarget, opts: RedisOptions): Redis | Cluster {
   const base: RedisOptions = {
     maxRetriesPerRequest: 2,
@@ -94,7 +106,7 @@ function connectClient(target: RedisTarget, opts: RedisOptions): Redis | Cluster
     lazyConnect: false,
     ...target.connection,
   };
-  if (!target.clusterNodes?.length) return new Redis(target.url ?? '', { enableAutoPipelining: true, ...base, ...opts });
+  if (!target.clusterNodes?.length) return new Redis(withoutCredentials(target.url ?? '', base), { enableAutoPipelining: true, ...base, ...opts });
   const redisOptions: RedisOptions = { ...base };
   // No auto-pipelining on a cluster: ioredis groups it by node and retries a pipeline after MOVED
   // only when every command in it was moved the same way, so during a topology change single

@@ -65,7 +65,8 @@ describe('Redis over TLS with ACL auth (real redis-server)', function () {
   });
 
   it('ingests and delivers through TLS with a client certificate, as the ACL user from a password file', async function () {
-    const app = await startTestApp({ redisUrl: url, roles: ['ingest', 'dispatcher'], config: tlsConfig() });
+    // A stale password in the URL: the configured password file wins.
+    const app = await startTestApp({ redisUrl: url.replace('rediss://', 'rediss://redeliver:stale-password@'), roles: ['ingest', 'dispatcher'], config: tlsConfig() });
     apps.push(app);
     const ep = endpoint({ name: 'tls', spec: { source: { provider: 'none' }, destination: { url: `${receiver.url}/tls` } } });
     await app.putEndpoint(ep);
