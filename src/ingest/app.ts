@@ -6,7 +6,10 @@ import getRawBody from 'raw-body';
 import type { ResolvedEndpoint } from '../domain/endpoint.ts';
 import { choosePartition, extractEventMeta } from '../domain/event.ts';
 import { AppError } from '../errors/index.ts';
+import type { Config } from '../config/index.ts';
+import { withDeadline } from '../lib/deadline.ts';
 import { createIdGenerator, type IdGenerator } from '../lib/ids.ts';
+import { createOutageLog, type OutageLog } from '../lib/outage.ts';
 import { errorMiddleware } from '../lib/koa-errors.ts';
 import type { Log } from '../lib/log.ts';
 import type { Metrics } from '../metrics/index.ts';
@@ -15,6 +18,7 @@ import type { Keys } from '../store/keys.ts';
 import type { RedisClient } from '../store/redis.ts';
 import type { RegistryCache } from '../store/registry.ts';
 import { checkBody, storedHeaders } from './body.ts';
+import { createBodyBudget, type BodyBudget } from './budget.ts';
 import { verifySignature } from './verify.ts';
 
 export interface IngestDeps {
@@ -23,9 +27,12 @@ export interface IngestDeps {
   endpoints: Pick<RegistryCache, 'get'>;
   metrics: Metrics;
   log: Log;
+  config: Pick<Config, 'redisTimeoutMs' | 'maxPendingBodyBytes'>;
   now?: () => number;
   ids?: IdGenerator;
 }
+
+type Deps = IngestDeps & { ids: IdGenerator; budget: BodyBudget; redisOutage: OutageLog };
 
 // One route: matched with a regex instead of a router (the router was ~5 % of the hot path).
 const ROUTE = /^\/in\/([^/]+)\/([^/]+)\/?$/;
@@ -33,7 +40,12 @@ const ROUTE = /^\/in\/([^/]+)\/([^/]+)\/?$/;
 export function createIngestApp(deps: IngestDeps): Koa {
   const app = new Koa();
   const now = deps.now ?? Date.now;
-  const d: IngestDeps & { ids: IdGenerator } = { ...deps, ids: deps.ids ?? createIdGenerator() };
+  const d: Deps = {
+    ...deps,
+    ids: deps.ids ?? createIdGenerator(),
+    budget: createBodyBudget(deps.config.maxPendingBodyBytes),
+    redisOutage: createOutageLog(deps.log, 'redis'),
+  };
   app.use(errorMiddleware(deps.log));
   app.use(async (ctx, next) => {
     const m = ROUTE.exec(ctx.path);
@@ -52,12 +64,20 @@ function endpointIdFromPath(namespace: string, name: string): string {
   }
 }
 
-async function ingest(ctx: Context, deps: IngestDeps & { ids: IdGenerator }, now: () => number, id: string) {
+async function ingest(ctx: Context, deps: Deps, now: () => number, id: string) {
   const started = performance.now();
   const endpoint = findEndpoint(deps, id);
   const outcome = (o: string) => deps.metrics.ingestRequests.inc({ endpoint: id, outcome: o });
+  const limit = endpoint.spec.source.maxBodyBytes;
+  const declared = Number(ctx.get('content-length') || NaN);
+  const reserved = Number.isFinite(declared) && declared <= limit ? declared : limit;
+  if (!deps.budget.reserve(reserved)) {
+    outcome('ingest_busy');
+    ctx.set('Retry-After', '1');
+    throw new AppError('ingest_busy', 'too many request bodies are being received at once; retry shortly', 503);
+  }
   try {
-    const body = await readBody(ctx, endpoint);
+    const body = await readBody(ctx, limit, declared);
     authenticate(ctx, deps, endpoint, body, now);
     checkBody(endpoint.spec, ctx.get('content-type'), body);
     const result = await store(ctx, deps, endpoint, body, now);
@@ -69,6 +89,8 @@ async function ingest(ctx: Context, deps: IngestDeps & { ids: IdGenerator }, now
   } catch (err) {
     outcome(err instanceof AppError ? err.code : 'error');
     throw err;
+  } finally {
+    deps.budget.release(reserved);
   }
 }
 
@@ -84,10 +106,8 @@ function findEndpoint(deps: IngestDeps, id: string): ResolvedEndpoint {
   return endpoint;
 }
 
-async function readBody(ctx: Context, endpoint: ResolvedEndpoint): Promise<Buffer> {
-  const limit = endpoint.spec.source.maxBodyBytes;
+async function readBody(ctx: Context, limit: number, declared: number): Promise<Buffer> {
   const tooLarge = () => new AppError('body_too_large', `body exceeds the endpoint's limit of ${limit} bytes`, 413);
-  const declared = Number(ctx.get('content-length') || NaN);
   if (declared > limit) throw tooLarge();
   try {
     return await getRawBody(ctx.req, { limit, length: Number.isFinite(declared) ? declared : undefined });
@@ -113,12 +133,17 @@ function authenticate(ctx: Context, deps: IngestDeps, endpoint: ResolvedEndpoint
   throw new AppError(result.reason, result.message, 401);
 }
 
-async function store(ctx: Context, deps: IngestDeps & { ids: IdGenerator }, endpoint: ResolvedEndpoint, body: Buffer, now: () => number) {
+async function store(ctx: Context, deps: Deps, endpoint: ResolvedEndpoint, body: Buffer, now: () => number) {
   const spec = endpoint.spec;
   const meta = extractEventMeta(spec, ctx.headers as Record<string, string | undefined>, body);
   const eventId = deps.ids();
+  // Known down (the client is reconnecting): answer at once instead of queueing the body.
+  if (deps.redis.status === 'reconnecting' || deps.redis.status === 'end' || deps.redis.status === 'close') {
+    deps.redisOutage.failed(new Error(`redis connection is ${deps.redis.status}`));
+    throw unavailable();
+  }
   try {
-    return await appendEvent(deps.redis, deps.keys, {
+    const stored = await withDeadline(appendEvent(deps.redis, deps.keys, {
       endpointId: endpoint.id,
       eventId,
       deliveryId: deps.ids(),
@@ -131,9 +156,15 @@ async function store(ctx: Context, deps: IngestDeps & { ids: IdGenerator }, endp
       dedupeWindowSeconds: spec.source.dedupeWindowSeconds,
       partition: choosePartition(spec, meta, eventId),
       orderingKey: meta.orderingKey,
-    });
+    }), deps.config.redisTimeoutMs, () => new Error(`no answer from Redis within ${deps.config.redisTimeoutMs} ms`));
+    deps.redisOutage.succeeded();
+    return stored;
   } catch (err) {
-    // Not stored: the provider must retry, so answer 503 (never 2xx).
-    throw new AppError('storage_unavailable', 'the event could not be stored', 503, { cause: err });
+    // Not stored (or not known to be): the provider must retry, so answer 503, never 2xx. A
+    // write that lands after its deadline is deduped when the provider retries.
+    deps.redisOutage.failed(err);
+    throw unavailable(err);
   }
 }
+
+const unavailable = (cause?: unknown) => new AppError('storage_unavailable', 'the event could not be stored; retry later', 503, { cause });
