@@ -30,8 +30,8 @@ export interface ProviderCase {
   provider: Provider;
   /** The library that signs, or the documentation page whose formula is used. */
   source: string;
-  /** [the configured secret, another one]. Public-key schemes: the public keys; `signWith` maps to private keys. */
-  secrets: readonly [string, string];
+  /** [the configured secret, a second one (rotation), one no endpoint has]. Public-key schemes: public keys. */
+  secrets: readonly [string, string, string];
   body(id: string): string;
   /** Puts what the provider writes into the body itself before signing (Mailgun, Linear). */
   prepare?: (body: string, secret: string, now: number) => string;
@@ -70,7 +70,7 @@ function bodyCase(c: {
   libraryAccepts?: ProviderCase['libraryAccepts'];
 }): ProviderCase {
   return {
-    provider: c.provider, source: c.source, secrets: [`${c.provider}-secret`, `${c.provider}-other`], body: c.body,
+    provider: c.provider, source: c.source, secrets: [`${c.provider}-secret`, `${c.provider}-other`, `${c.provider}-unknown`], body: c.body,
     sign: ({ body, secret, id }) => ({
       [c.header]: `${c.prefix ?? ''}${hmac(c.alg, secret, c.enc, body)}`,
       ...(c.idHeader ? { [c.idHeader]: id } : {}),
@@ -81,7 +81,7 @@ function bodyCase(c: {
 }
 
 const svixCase = (provider: Provider, source: string): ProviderCase => ({
-  provider, source, secrets: [whsec(`${provider}-secret`), whsec(`${provider}-other`)],
+  provider, source, secrets: [whsec(`${provider}-secret`), whsec(`${provider}-other`), whsec(`${provider}-unknown`)],
   body: (id) => json({ type: 'user.created', data: { id } }),
   sign: ({ body, secret, now, id }) => ({ 'svix-id': `msg_${id}`, 'svix-timestamp': String(now), 'svix-signature': new SvixWebhook(secret).sign(`msg_${id}`, new Date(now * 1000), body) }),
   signatureHeader: 'svix-signature', timestamped: true, eventType: 'user.created', dedupe: 'id',
@@ -89,7 +89,7 @@ const svixCase = (provider: Provider, source: string): ProviderCase => ({
 });
 
 const stripeLike = (provider: Provider, header: string, source: string, body: (id: string) => string, eventType: string, dedupe: ProviderCase['dedupe']): ProviderCase => ({
-  provider, source, secrets: [`${provider}_secret`, `${provider}_other`], body,
+  provider, source, secrets: [`${provider}_secret`, `${provider}_other`, `${provider}_unknown`], body,
   sign: ({ body, secret, now }) => ({ [header]: `t=${now},v1=${hmac('sha256', secret, 'hex', `${now}.`, body)}` }),
   signatureHeader: header.toLowerCase(), timestamped: true, eventType, dedupe,
 });
@@ -99,14 +99,14 @@ const ed = ed25519Keys();
 
 export const CASES: ProviderCase[] = [
   {
-    provider: 'stripe', source: 'stripe (Stripe.webhooks.generateTestHeaderString)', secrets: ['whsec_stripe_secret', 'whsec_stripe_other'],
+    provider: 'stripe', source: 'stripe (Stripe.webhooks.generateTestHeaderString)', secrets: ['whsec_stripe_secret', 'whsec_stripe_other', 'whsec_stripe_secret-unknown'],
     body: (id) => json({ id: `evt_${id}`, object: 'event', type: 'invoice.paid' }),
     sign: ({ body, secret, now }) => ({ 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp: now }) }),
     signatureHeader: 'stripe-signature', timestamped: true, eventType: 'invoice.paid', dedupe: 'id',
     libraryAccepts: ({ body, headers, secret }) => Stripe.webhooks.constructEvent(body, headers['stripe-signature']!, secret).type === 'invoice.paid',
   },
   {
-    provider: 'github', source: '@octokit/webhooks-methods sign()', secrets: ['github-secret', 'github-other'],
+    provider: 'github', source: '@octokit/webhooks-methods sign()', secrets: ['github-secret', 'github-other', 'github-secret-unknown'],
     body: (id) => json({ action: 'opened', number: id }),
     sign: async ({ body, secret, id }) => ({ 'x-hub-signature-256': await githubSign(secret, body), 'x-github-delivery': id, 'x-github-event': 'pull_request' }),
     signatureHeader: 'x-hub-signature-256', timestamped: false, eventType: 'pull_request', dedupe: 'id',
@@ -117,7 +117,7 @@ export const CASES: ProviderCase[] = [
     idHeader: 'X-Shopify-Webhook-Id', typeHeader: ['X-Shopify-Topic', 'orders/create'], dedupe: 'id',
   }),
   {
-    provider: 'standard-webhooks', source: 'standardwebhooks Webhook.sign()', secrets: [whsec('sw-secret'), whsec('sw-other')],
+    provider: 'standard-webhooks', source: 'standardwebhooks Webhook.sign()', secrets: [whsec('sw-secret'), whsec('sw-other'), whsec('sw-unknown')],
     body: (id) => json({ type: 'invoice.created', data: { id } }),
     sign: ({ body, secret, now, id }) => ({ 'webhook-id': `msg_${id}`, 'webhook-timestamp': String(now), 'webhook-signature': new StandardWebhook(secret).sign(`msg_${id}`, new Date(now * 1000), body) }),
     signatureHeader: 'webhook-signature', timestamped: true, eventType: 'invoice.created', dedupe: 'id',
@@ -132,14 +132,14 @@ export const CASES: ProviderCase[] = [
   }),
   {
     provider: 'slack', source: 'https://api.slack.com/authentication/verifying-requests-from-slack; @slack/bolt isValidSlackRequest accepts it',
-    secrets: ['8f742231b10e8888abcd99yyyzzz85a5', 'slack-other-secret'],
+    secrets: ['8f742231b10e8888abcd99yyyzzz85a5', 'slack-other-secret', '8f742231b10e8888abcd99yyyzzz85a5-unknown'],
     body: (id) => json({ type: 'event_callback', event_id: `Ev${id}`, event: { type: 'app_mention' } }),
     sign: ({ body, secret, now }) => ({ 'x-slack-request-timestamp': String(now), 'x-slack-signature': `v0=${hmac('sha256', secret, 'hex', `v0:${now}:`, body)}` }),
     signatureHeader: 'x-slack-signature', timestamped: true, eventType: 'app_mention', dedupe: 'id',
     libraryAccepts: ({ body, headers, secret }) => verifiers.slack(body, headers, secret),
   },
   {
-    provider: 'twilio', source: 'twilio getExpectedTwilioSignature() (form parameters)', secrets: ['twilio-auth-token', 'twilio-other-token'],
+    provider: 'twilio', source: 'twilio getExpectedTwilioSignature() (form parameters)', secrets: ['twilio-auth-token', 'twilio-other-token', 'twilio-auth-token-unknown'],
     contentType: 'application/x-www-form-urlencoded',
     body: (id) => new URLSearchParams({ MessageSid: `SM${id}`, From: '+15550001111', Body: 'hello & bye', To: '+15552223333' }).toString(),
     sign: ({ body, secret, url, id }) => ({
@@ -152,7 +152,7 @@ export const CASES: ProviderCase[] = [
   },
   {
     provider: 'square', source: 'https://developer.squareup.com/docs/webhooks/step3validate (URL + body); square WebhooksHelper accepts it',
-    secrets: ['square-signature-key', 'square-other-key'],
+    secrets: ['square-signature-key', 'square-other-key', 'square-signature-key-unknown'],
     body: (id) => json({ merchant_id: 'M1', type: 'payment.updated', event_id: `sq-${id}`, data: {} }),
     sign: ({ body, secret, url }) => ({ 'x-square-hmacsha256-signature': hmac('sha256', secret, 'base64', url, body) }),
     signatureHeader: 'x-square-hmacsha256-signature', timestamped: false, eventType: 'payment.updated', dedupe: 'id',
@@ -161,7 +161,7 @@ export const CASES: ProviderCase[] = [
   },
   {
     provider: 'paddle', source: 'https://developer.paddle.com/webhooks/signature-verification; @paddle/paddle-node-sdk accepts it',
-    secrets: ['pdl_ntfset_secret', 'pdl_ntfset_other'],
+    secrets: ['pdl_ntfset_secret', 'pdl_ntfset_other', 'pdl_ntfset_secret-unknown'],
     body: (id) => json({ event_id: `evt_${id}`, event_type: 'transaction.completed', data: {} }),
     sign: ({ body, secret, now }) => ({ 'paddle-signature': `ts=${now};h1=${hmac('sha256', secret, 'hex', `${now}:`, body)}` }),
     signatureHeader: 'paddle-signature', timestamped: true, eventType: 'transaction.completed', dedupe: 'id',
@@ -169,7 +169,7 @@ export const CASES: ProviderCase[] = [
   },
   {
     provider: 'linear', source: 'https://linear.app/developers/webhooks#securing-webhooks; @linear/sdk LinearWebhookClient accepts it',
-    secrets: ['lin_wh_secret', 'lin_wh_other'],
+    secrets: ['lin_wh_secret', 'lin_wh_other', 'lin_wh_secret-unknown'],
     body: (id) => json({ action: 'create', type: 'Issue', data: { id }, webhookTimestamp: 0 }),
     prepare: (body, _secret, now) => body.replace('"webhookTimestamp":0', `"webhookTimestamp":${now * 1000}`),
     sign: ({ body, secret, id }) => ({ 'linear-signature': hmac('sha256', secret, 'hex', body), 'linear-delivery': id, 'linear-event': 'Issue' }),
@@ -178,7 +178,7 @@ export const CASES: ProviderCase[] = [
   },
   {
     provider: 'sendgrid', source: 'starkbank-ecdsa (the signer behind @sendgrid/eventwebhook); EventWebhook.verifySignature accepts it',
-    secrets: [ecdsa.publicKeys[0], ecdsa.publicKeys[1]],
+    secrets: [ecdsa.publicKeys[0], ecdsa.publicKeys[1], ecdsa.publicKeys[2]],
     body: (id) => json([{ email: 'a@example.com', event: 'delivered', sg_event_id: id }]),
     sign: ({ body, secret, now }) => ({
       'x-twilio-email-event-webhook-timestamp': String(now),
@@ -189,7 +189,7 @@ export const CASES: ProviderCase[] = [
   },
   {
     provider: 'mailgun', source: 'https://documentation.mailgun.com/docs/mailgun/user-manual/tracking-messages/#securing-webhooks (HMAC-SHA256 of timestamp + token)',
-    secrets: ['mailgun-signing-key', 'mailgun-other-key'],
+    secrets: ['mailgun-signing-key', 'mailgun-other-key', 'mailgun-signing-key-unknown'],
     body: (id) => json({ signature: { timestamp: '0', token: `tok${id}`, signature: '' }, 'event-data': { id: `mg-${id}`, event: 'delivered' } }),
     prepare: (body, secret, now) => mailgunSigned(body, secret, now),
     strip: (body) => body.replace(/"signature":"[0-9a-f]+"/, '"signature":""'),
@@ -200,14 +200,14 @@ export const CASES: ProviderCase[] = [
   },
   {
     provider: 'gitlab', source: 'https://docs.gitlab.com/user/project/integrations/webhooks/ (X-Gitlab-Token is the secret token)',
-    secrets: ['gitlab-token', 'gitlab-other'], body: (id) => json({ object_kind: 'push', checkout_sha: id }),
+    secrets: ['gitlab-token', 'gitlab-other', 'gitlab-token-unknown'], body: (id) => json({ object_kind: 'push', checkout_sha: id }),
     sign: ({ secret, id }) => ({ 'x-gitlab-token': secret, 'idempotency-key': id, 'x-gitlab-event': 'Push Hook' }),
     signatureHeader: 'x-gitlab-token', timestamped: false, eventType: 'Push Hook', dedupe: 'id',
     // The token does not cover the body: a changed body with the right token is accepted (documented).
     tamper: undefined,
   },
   {
-    provider: 'hubspot', source: '@hubspot/api-client Signature.getSignature (v3)', secrets: ['hubspot-client-secret', 'hubspot-other'],
+    provider: 'hubspot', source: '@hubspot/api-client Signature.getSignature (v3)', secrets: ['hubspot-client-secret', 'hubspot-other', 'hubspot-client-secret-unknown'],
     body: (id) => json([{ eventId: id, subscriptionType: 'contact.creation', objectId: 1 }]),
     sign: ({ body, secret, now, url }) => ({
       'x-hubspot-request-timestamp': String(now * 1000),
@@ -223,7 +223,7 @@ export const CASES: ProviderCase[] = [
   }),
   {
     provider: 'zoom', source: 'https://developers.zoom.us/docs/api/webhooks/#verify-webhook-events (v0= HMAC-SHA256 of v0:timestamp:body)',
-    secrets: ['zoom-secret-token', 'zoom-other-token'], body: (id) => json({ event: 'meeting.started', event_ts: Number(id.replace(/\D/g, '') || 1), payload: {} }),
+    secrets: ['zoom-secret-token', 'zoom-other-token', 'zoom-secret-token-unknown'], body: (id) => json({ event: 'meeting.started', event_ts: Number(id.replace(/\D/g, '') || 1), payload: {} }),
     sign: ({ body, secret, now }) => ({ 'x-zm-request-timestamp': String(now), 'x-zm-signature': `v0=${hmac('sha256', secret, 'hex', `v0:${now}:`, body)}` }),
     signatureHeader: 'x-zm-signature', timestamped: true, eventType: 'meeting.started', dedupe: 'none',
   },
@@ -241,7 +241,7 @@ export const CASES: ProviderCase[] = [
   },
   {
     provider: 'twitch', source: 'https://dev.twitch.tv/docs/eventsub/handling-webhook-events/#verifying-the-event-message (HMAC-SHA256 of id + timestamp + body)',
-    secrets: ['twitch-secret-1', 'twitch-secret-2'], body: (id) => json({ subscription: { type: 'channel.follow' }, event: { user_id: id } }),
+    secrets: ['twitch-secret-1', 'twitch-secret-2', 'twitch-secret-1-unknown'], body: (id) => json({ subscription: { type: 'channel.follow' }, event: { user_id: id } }),
     sign: ({ body, secret, now, id }) => {
       const ts = new Date(now * 1000).toISOString();
       return {
@@ -299,7 +299,7 @@ export const CASES: ProviderCase[] = [
   }),
   {
     provider: 'zendesk', source: 'https://developer.zendesk.com/documentation/webhooks/verifying/ (base64 HMAC-SHA256 of timestamp + body)',
-    secrets: ['zendesk-signing-secret', 'zendesk-other'], body: (id) => json({ type: 'zen:event-type:ticket.created', id }),
+    secrets: ['zendesk-signing-secret', 'zendesk-other', 'zendesk-signing-secret-unknown'], body: (id) => json({ type: 'zen:event-type:ticket.created', id }),
     sign: ({ body, secret, now, id }) => {
       const ts = new Date(now * 1000).toISOString().replace('.000', '');
       return { 'x-zendesk-webhook-signature-timestamp': ts, 'x-zendesk-webhook-signature': hmac('sha256', secret, 'base64', ts, body), 'x-zendesk-webhook-invocation-id': id };
@@ -308,7 +308,7 @@ export const CASES: ProviderCase[] = [
   },
   {
     provider: 'docusign', source: 'https://developers.docusign.com/platform/webhooks/connect/hmac/ (base64 HMAC-SHA256, X-DocuSign-Signature-N per key)',
-    secrets: ['docusign-key-1', 'docusign-key-2'], body: (id) => json({ event: 'envelope-completed', data: { envelopeId: id } }),
+    secrets: ['docusign-key-1', 'docusign-key-2', 'docusign-key-1-unknown'], body: (id) => json({ event: 'envelope-completed', data: { envelopeId: id } }),
     // DocuSign sends one header per active key; the second carries a signature of another key.
     sign: ({ body, secret }) => ({ 'x-docusign-signature-1': hmac('sha256', 'some-retired-key', 'base64', body), 'x-docusign-signature-2': hmac('sha256', secret, 'base64', body) }),
     signatureHeader: 'x-docusign-signature-', timestamped: false, eventType: 'envelope-completed', dedupe: 'digest',
@@ -320,20 +320,20 @@ export const CASES: ProviderCase[] = [
   }),
   {
     provider: 'trello', source: 'https://developer.atlassian.com/cloud/trello/guides/rest-api/webhooks/#webhook-signatures (base64 HMAC-SHA1 of body + callback URL)',
-    secrets: ['trello-app-secret', 'trello-other'], body: (id) => json({ action: { type: 'updateCard', id } }),
+    secrets: ['trello-app-secret', 'trello-other', 'trello-app-secret-unknown'], body: (id) => json({ action: { type: 'updateCard', id } }),
     sign: ({ body, secret, url }) => ({ 'x-trello-webhook': hmac('sha1', secret, 'base64', body, url) }),
     signatureHeader: 'x-trello-webhook', timestamped: false, eventType: 'updateCard', dedupe: 'digest',
     spec: { publicUrl: 'https://hooks.example.com/trello' },
   },
   {
     provider: 'postmark', source: 'https://postmarkapp.com/developer/webhooks/webhooks-overview#protecting-your-webhook (Basic auth in the webhook URL)',
-    secrets: ['hook-user:hook-pass', 'hook-user:other-pass'], body: (id) => json({ RecordType: 'Delivery', MessageID: id }),
+    secrets: ['hook-user:hook-pass', 'hook-user:other-pass', 'hook-user:hook-pass-unknown'], body: (id) => json({ RecordType: 'Delivery', MessageID: id }),
     sign: ({ secret }) => ({ authorization: `Basic ${Buffer.from(secret).toString('base64')}` }),
     signatureHeader: 'authorization', timestamped: false, eventType: 'Delivery', dedupe: 'digest', tamper: undefined,
   },
   {
     provider: 'discord', source: 'node:crypto Ed25519 per https://discord.com/developers/docs/interactions/overview; discord-interactions verifyKey accepts it',
-    secrets: [ed.publicKeys[0], ed.publicKeys[1]], body: (id) => json({ type: 2, id, data: { name: 'hello' } }),
+    secrets: [ed.publicKeys[0], ed.publicKeys[1], ed.publicKeys[2]], body: (id) => json({ type: 2, id, data: { name: 'hello' } }),
     sign: ({ body, secret, now }) => ({
       'x-signature-timestamp': String(now),
       'x-signature-ed25519': signAsymmetric(null, Buffer.from(`${now}${body}`), ed.privateFor(secret)).toString('hex'),

@@ -15,10 +15,10 @@ const ecdsa = createRequire(import.meta.url)('starkbank-ecdsa') as {
   Ecdsa: { sign(message: string, key: StarkPrivateKey): { toBase64(): string } };
 };
 
-export function ecdsaKeys(): { publicKeys: [string, string]; privateFor(publicKey: string): StarkPrivateKey } {
-  const pairs = [new ecdsa.PrivateKey(), new ecdsa.PrivateKey()];
+export function ecdsaKeys(): { publicKeys: [string, string, string]; privateFor(publicKey: string): StarkPrivateKey } {
+  const pairs = [new ecdsa.PrivateKey(), new ecdsa.PrivateKey(), new ecdsa.PrivateKey()];
   const base64Of = (pk: StarkPrivateKey) => pk.publicKey().toPem().replace(/-----[A-Z ]+-----|\s/g, '');
-  const publicKeys = pairs.map(base64Of) as [string, string];
+  const publicKeys = pairs.map(base64Of) as [string, string, string];
   return { publicKeys, privateFor: (pub) => pairs[publicKeys.indexOf(pub)]! };
 }
 
@@ -26,9 +26,9 @@ export function sendgridSign(privateKey: StarkPrivateKey, message: string): stri
   return ecdsa.Ecdsa.sign(message, privateKey).toBase64();
 }
 
-export function ed25519Keys(): { publicKeys: [string, string]; privateFor(publicKey: string): KeyObject } {
-  const pairs = [generateKeyPairSync('ed25519'), generateKeyPairSync('ed25519')];
+export function ed25519Keys(): { publicKeys: [string, string, string]; privateFor(publicKey: string): KeyObject } {
+  const pairs = [generateKeyPairSync('ed25519'), generateKeyPairSync('ed25519'), generateKeyPairSync('ed25519')];
   const hexOf = (k: KeyObject) => k.export({ format: 'der', type: 'spki' }).subarray(-32).toString('hex');
-  const publicKeys = pairs.map((p) => hexOf(p.publicKey)) as [string, string];
+  const publicKeys = pairs.map((p) => hexOf(p.publicKey)) as [string, string, string];
   return { publicKeys, privateFor: (pub) => pairs[publicKeys.indexOf(pub)]!.privateKey };
 }
