@@ -13,12 +13,12 @@ import { endpoint, secretRef } from '../../support/fixtures.ts';
 import { CASES, type ProviderCase } from '../../support/providers/cases.ts';
 import { signedRequest, staleSeconds, tampered, urlOf, withoutSignature, type Signed } from '../../support/providers/run.ts';
 
-function specOf(c: ProviderCase): EndpointSpec {
-  return endpoint({ name: 'p', spec: { source: { provider: c.provider, secretRef: secretRef(), ...c.spec }, destination: { url: 'http://127.0.0.1:9/' } }, secrets: [c.secrets[0]] }).spec;
+function specOf(c: ProviderCase, extra: Record<string, unknown> = {}): EndpointSpec {
+  return endpoint({ name: 'p', spec: { source: { provider: c.provider, secretRef: secretRef(), ...c.spec, ...extra }, destination: { url: 'http://127.0.0.1:9/' } }, secrets: [c.secrets[0]] }).spec;
 }
 
-async function run(c: ProviderCase, req: Signed, secrets: readonly string[] = [c.secrets[0]]): Promise<VerifyResult> {
-  return verifySignature({ headers: req.headers, body: Buffer.from(req.body), secrets, source: specOf(c).source, nowMs: Date.now(), url: urlOf(c), method: 'POST' });
+async function run(c: ProviderCase, req: Signed, secrets: readonly string[] = [c.secrets[0]], extra: Record<string, unknown> = {}): Promise<VerifyResult> {
+  return verifySignature({ headers: req.headers, body: Buffer.from(req.body), secrets, source: specOf(c, extra).source, nowMs: Date.now(), url: urlOf(c), method: 'POST' });
 }
 
 async function expectReason(c: ProviderCase, req: Signed, reason: string, secrets?: readonly string[]) {
@@ -72,6 +72,13 @@ describe('provider catalogue', () => {
       if (c.timestamped) {
         it('refuses a stale timestamp (signed an hour ago)', async () => {
           await expectReason(c, await signedRequest(c, { id: 'a4', now: staleSeconds() }), 'timestamp_out_of_tolerance');
+        });
+
+        it('honours spec.source.toleranceSeconds over the provider default', async () => {
+          const req = await signedRequest(c, { id: 'a6', now: Math.floor(Date.now() / 1000) - 100 });
+          const narrow = await run(c, req, [c.secrets[0]], { toleranceSeconds: 50 });
+          expect(narrow.ok ? 'ok' : narrow.reason).to.equal('timestamp_out_of_tolerance');
+          expect((await run(c, req, [c.secrets[0]], { toleranceSeconds: 200 })).ok).to.equal(true);
         });
       }
 
