@@ -21,7 +21,7 @@ const source = (v: ValueSource | undefined) => (v?.header ? code(v.header) : v?.
 
 function signatureWhere(s: SignatureFrom): string {
   if ('jsonPointer' in s) return `body ${code(s.jsonPointer)}`;
-  if ('headers' in s) return `${code(s.headers[0]!.replace(/1$/, 'N'))} (one per key)`;
+  if ('headers' in s) return /-1$/.test(s.headers[0]!) ? `${code(s.headers[0]!.replace(/1$/, 'N'))} (one per key)` : s.headers.map(code).join(' or ');
   if ('versioned' in s) return `${code(s.header)} (\`${s.versioned},…\` entries)`;
   if ('pairs' in s) return `${code(s.header)} (\`${s.pairs.key}=\`)`;
   return code(s.header) + (s.prefix ? ` (${code(s.prefix + '…')})` : '');

@@ -10,7 +10,9 @@ export const COMMERCE = {
   },
   shopify: {
     name: 'Shopify', docs: 'https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-5-verify-the-webhook',
-    scheme: bodyHmac('X-Shopify-Hmac-Sha256', 'sha256', 'base64'), secret: "app's client secret",
+    // Shopify's newer "events" deliveries drop the X- prefix (Shopify-Hmac-Sha256, Shopify-Webhook-Id).
+    scheme: { kind: 'hmac', algorithm: 'sha256', encoding: 'base64', signature: { headers: ['X-Shopify-Hmac-Sha256', 'Shopify-Hmac-Sha256'] }, signed: ['body'] },
+    secret: "app's client secret",
     eventId: { header: 'X-Shopify-Webhook-Id' }, eventType: { header: 'X-Shopify-Topic' },
   },
   paypal: {

@@ -1,5 +1,7 @@
 // The providers' own verifiers, used to show that what the tests sign is what the providers
 // accept (for the providers whose libraries verify but do not sign).
+import '@shopify/shopify-api/adapters/node';
+import { ApiVersion, LogSeverity, shopifyApi } from '@shopify/shopify-api';
 import { isValidSlackRequest } from '@slack/bolt';
 import { LinearWebhookClient } from '@linear/sdk/webhooks';
 import Mux from '@mux/mux-node';
@@ -31,6 +33,11 @@ export const verifiers = {
   mux: async (body: string, headers: Headers, secret: string) => {
     await new Mux({ tokenId: 'unused', tokenSecret: 'unused' }).webhooks.verifySignature(body, headers, secret);
     return true;
+  },
+  shopify: async (body: string, headers: Headers, secret: string) => {
+    const shopify = shopifyApi({ apiKey: 'unused', apiSecretKey: secret, scopes: [], hostName: 'localhost', apiVersion: ApiVersion.January25, isEmbeddedApp: false, logger: { level: LogSeverity.Error } });
+    const result = await shopify.webhooks.validate({ rawBody: body, rawRequest: { headers, method: 'POST', url: '/' } as never, rawResponse: {} as never });
+    return result.valid;
   },
   razorpay: (body: string, signature: string, secret: string) => Razorpay.validateWebhookSignature(body, signature, secret),
   discord: (body: string, headers: Headers, secret: string) => verifyKey(body, headers['x-signature-ed25519']!, headers['x-signature-timestamp']!, secret),

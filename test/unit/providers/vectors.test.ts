@@ -1,6 +1,6 @@
 // Test vectors published in the providers' own documentation, and scheme details the generic
 // cases do not reach (Twilio's JSON bodies and SHA-256 setting, ports in URLs).
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { expect } from 'chai';
 import twilio from 'twilio';
 import type { Provider } from '../../../src/domain/endpoint.ts';
@@ -40,6 +40,15 @@ describe('documented test vectors', () => {
     const sig = 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=';
     expect(check('svix', { 'svix-id': 'msg_p5jXN8AQM9LWM0D4loKWxJek', 'svix-timestamp': '1614265330', 'svix-signature': sig }, body, secret, { nowMs: at }).ok).to.equal(true);
     expect(check('standard-webhooks', { 'webhook-id': 'msg_p5jXN8AQM9LWM0D4loKWxJek', 'webhook-timestamp': '1614265330', 'webhook-signature': sig }, body, secret, { nowMs: at }).ok).to.equal(true);
+  });
+});
+
+describe('Shopify details', () => {
+  it('accepts the newer events form of the header (Shopify-Hmac-Sha256, no X-), as @shopify/shopify-api does', () => {
+    const body = '{"id":1}';
+    const signature = createHmac('sha256', 'shopify-secret').update(body).digest('base64');
+    expect(check('shopify', { 'shopify-hmac-sha256': signature }, body, 'shopify-secret').ok).to.equal(true);
+    expect(check('shopify', { 'shopify-hmac-sha256': signature }, `${body} `, 'shopify-secret').ok).to.equal(false);
   });
 });
 
