@@ -33,7 +33,7 @@ export interface Config {
    * the write (Redis WAIT). 0 = off: the master's own AOF is the durability.
    */
   redisWaitReplicas: number;
-  /** How long ingest waits for those replicas before answering 503 (the provider retries). */
+  /** How long ingest waits for those replicas before answering 503; below redisTimeoutMs. */
   redisWaitTimeoutMs: number;
   host: string;
   port: number;
@@ -55,6 +55,14 @@ export interface Config {
   apiKeysFile: string;
   /** Kubernetes namespace the controller holds its Lease in. */
   namespace: string;
+  /** Deadline of the Redis work behind one HTTP request: past it, ingest answers 503 (never a hang). */
+  redisTimeoutMs: number;
+  /** Time a client has to send its request headers (slow clients are cut with 408). */
+  headersTimeoutMs: number;
+  /** Time a client has to send its whole request, body included. */
+  requestTimeoutMs: number;
+  /** Bytes of request bodies that ingest buffers at once before their signature is checked. */
+  maxPendingBodyBytes: number;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -69,7 +77,7 @@ export const DEFAULTS: Config = Object.freeze({
   redisTlsCertFile: '',
   redisTlsKeyFile: '',
   redisWaitReplicas: 0,
-  redisWaitTimeoutMs: 1000,
+  redisWaitTimeoutMs: 500,
   host: '0.0.0.0',
   port: 8080,
   logLevel: 'info',
@@ -82,6 +90,10 @@ export const DEFAULTS: Config = Object.freeze({
   apiKeys: [],
   apiKeysFile: '',
   namespace: 'redeliver-system',
+  redisTimeoutMs: 1_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  maxPendingBodyBytes: 64 * 1024 * 1024,
 });
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -156,9 +168,31 @@ function validate(c: Record<string, unknown>): Config {
   int('leaseTtlMs', 1000, 600_000);
   int('redisWaitReplicas', 0, 16);
   int('redisWaitTimeoutMs', 1, 60_000);
+  int('redisTimeoutMs', 50, 60_000);
+  int('headersTimeoutMs', 100, 600_000);
+  int('requestTimeoutMs', 100, 3_600_000);
+  int('maxPendingBodyBytes', 1024, 2 ** 40);
+  if ((c.headersTimeoutMs as number) > (c.requestTimeoutMs as number)) {
+    throw new ValidationError('headersTimeoutMs', `must not exceed requestTimeoutMs (${String(c.requestTimeoutMs)})`);
+  }
   list('allowedDestinations');
   list('apiKeys');
   list('redisClusterNodes');
+  validateRedis(c);
+  if (c.fsync !== 'everysec' && c.fsync !== 'always') throw new ValidationError('fsync', 'must be "everysec" or "always"');
+  if (!/^[A-Za-z0-9_.-]+$/.test(c.redisPrefix as string)) throw new ValidationError('redisPrefix', 'may hold only letters, digits, "_", "." and "-"');
+  if (c.secretKey !== '' && Buffer.from(c.secretKey as string, 'base64').length !== 32) {
+    throw new ValidationError('secretKey', 'must be 32 bytes, base64-encoded');
+  }
+  return c as unknown as Config;
+}
+
+/** The Redis connection settings that depend on each other (files are read in store/connection.ts). */
+function validateRedis(c: Record<string, unknown>): void {
+  if ((c.redisWaitReplicas as number) > 0 && (c.redisWaitTimeoutMs as number) >= (c.redisTimeoutMs as number)) {
+    // Past redisTimeoutMs ingest answers 503 anyway: a longer wait would only hold the request.
+    throw new ValidationError('redisWaitTimeoutMs', `must be below redisTimeoutMs (${String(c.redisTimeoutMs)})`);
+  }
   if (typeof c.redisTls !== 'boolean') throw new ValidationError('redisTls', 'must be true or false');
   for (const node of c.redisClusterNodes as string[]) {
     if (!/^[^\s:/]+:\d{1,5}$/.test(node)) throw new ValidationError('redisClusterNodes', `"${node}" must be host:port`);
@@ -167,10 +201,4 @@ function validate(c: Record<string, unknown>): Config {
   if ((c.redisTlsCertFile === '') !== (c.redisTlsKeyFile === '')) {
     throw new ValidationError(c.redisTlsCertFile === '' ? 'redisTlsCertFile' : 'redisTlsKeyFile', 'a client certificate needs both redisTlsCertFile and redisTlsKeyFile');
   }
-  if (c.fsync !== 'everysec' && c.fsync !== 'always') throw new ValidationError('fsync', 'must be "everysec" or "always"');
-  if (!/^[A-Za-z0-9_.-]+$/.test(c.redisPrefix as string)) throw new ValidationError('redisPrefix', 'may hold only letters, digits, "_", "." and "-"');
-  if (c.secretKey !== '' && Buffer.from(c.secretKey as string, 'base64').length !== 32) {
-    throw new ValidationError('secretKey', 'must be 32 bytes, base64-encoded');
-  }
-  return c as unknown as Config;
 }

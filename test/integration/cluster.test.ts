@@ -179,7 +179,7 @@ describe('Redis Cluster (3 masters + 3 replicas, real redis-server)', function (
     // Each master has one replica: asking for two can never be met.
     const prefix = randomPrefix();
     const strictAck = await start({ redisWaitReplicas: 2, redisWaitTimeoutMs: 200 }, ['ingest'], prefix);
-    const oneAck = await start({ redisWaitReplicas: 1, redisWaitTimeoutMs: 2000 }, ['ingest'], prefix);
+    const oneAck = await start({ redisWaitReplicas: 1, redisWaitTimeoutMs: 2000, redisTimeoutMs: 5000 }, ['ingest'], prefix);
     const ep = strict('acked', 'http://127.0.0.1:9');
     await strictAck.putEndpoint(ep);
     await waitFor(async () => oneAck.shared.endpoints.get(ep.id) !== undefined, 10_000, 'second app sees the endpoint');
@@ -214,7 +214,7 @@ describe('Redis Cluster (3 masters + 3 replicas, real redis-server)', function (
 
   it('kill -9 of a master while ingesting with replicated acks: 0 acknowledged events lost, 0 order violations', async function () {
     const prefix = randomPrefix();
-    const app = await start({ redisWaitReplicas: 1, redisWaitTimeoutMs: 2000 }, ['ingest', 'dispatcher'], prefix);
+    const app = await start({ redisWaitReplicas: 1, redisWaitTimeoutMs: 2000, redisTimeoutMs: 5000 }, ['ingest', 'dispatcher'], prefix);
     const judge = orderJudge();
     const rx = await receivers.start((_req, body) => {
       judge.see({ headers: {}, body, status: 200, at: Date.now() });

@@ -83,7 +83,7 @@ describe('Redis over TLS with ACL auth (real redis-server)', function () {
     const unknownCa = await startTestApp({ redisUrl: url, config: { ...tlsConfig(), redisTlsCaFile: file('other-ca.crt') } })
       .then((a) => apps.push(a) && 'started', (err: Error) => err.message);
     // Node's TLS check, passed on with the start-up error.
-    expect(unknownCa).to.match(/^cannot use Redis: .*(certificate|self[- ]signed)/i);
+    expect(unknownCa).to.match(/certificate|self[- ]signed/i);
   });
 
   it('names the field of a file that cannot be read or is not PEM', async function () {

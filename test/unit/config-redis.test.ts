@@ -41,6 +41,8 @@ describe('config: Redis connection', function () {
     expect(fieldOf(() => load({ REDELIVER_REDIS_TLS: 'yes' }))).to.equal('REDELIVER_REDIS_TLS');
     expect(fieldOf(() => load({ REDELIVER_REDIS_WAIT_REPLICAS: '-1' }))).to.equal('redisWaitReplicas');
     expect(fieldOf(() => load({ REDELIVER_REDIS_WAIT_TIMEOUT_MS: '0' }))).to.equal('redisWaitTimeoutMs');
+    expect(fieldOf(() => load({ REDELIVER_REDIS_WAIT_REPLICAS: '1', REDELIVER_REDIS_WAIT_TIMEOUT_MS: '1000', REDELIVER_REDIS_TIMEOUT_MS: '1000' })))
+      .to.equal('redisWaitTimeoutMs');
     expect(fieldOf(() => load({ REDELIVER_REDIS_TLS_CERT_FILE: '/etc/tls/tls.crt' }))).to.equal('redisTlsKeyFile');
     expect(fieldOf(() => load({ REDELIVER_REDIS_TLS_KEY_FILE: '/etc/tls/tls.key' }))).to.equal('redisTlsCertFile');
     expect(fieldOf(() => load({ REDIS_URL: 'http://r:6379' }))).to.equal('redisUrl');
