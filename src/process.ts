@@ -8,11 +8,13 @@ import type Koa from 'koa';
 import type { RedisOptions } from 'ioredis';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from './config/index.ts';
+import { errorMessage } from './errors/index.ts';
 export type { RoleHandle, Shared } from './lib/runtime.ts';
 import { createController } from './controller/index.ts';
 import { createApiRole } from './api/role.ts';
 import { createDispatcher } from './dispatch/dispatcher.ts';
 import { createIngestApp } from './ingest/app.ts';
+import { logKoaErrors } from './lib/koa-errors.ts';
 import type { Log } from './lib/log.ts';
 import type { RedisServer } from './lib/redis-server.ts';
 import { createMetrics, type Metrics } from './metrics/index.ts';
@@ -20,6 +22,7 @@ import { createOpsApp, type Readiness } from './ops.ts';
 import { startStandaloneRedis, standaloneSecretKey, syncEndpointFolder } from './standalone/index.ts';
 import { createKeys } from './store/keys.ts';
 import type { RoleHandle, Shared } from './lib/runtime.ts';
+import { redisTarget } from './store/connection.ts';
 import { createRedis, type RedisClient } from './store/redis.ts';
 import { createRegistry, createRegistryCache } from './store/registry.ts';
 
@@ -57,15 +60,19 @@ export async function startProcess(opts: {
 }): Promise<Running> {
   const { config, log } = opts;
   const redisServer: RedisServer | undefined = opts.standalone ? await startStandaloneRedis(config, log) : undefined;
-  const redisUrl = redisServer?.url ?? config.redisUrl;
-  if (!redisUrl) throw new Error('REDIS_URL (or REDELIVER_REDIS_URL) is required outside standalone mode');
+  // Read once (password and TLS files included), before anything connects.
+  const target = redisTarget(config, redisServer?.url ?? config.redisUrl);
   const secretKey = opts.standalone ? standaloneSecretKey(config) : config.secretKey;
   if (!secretKey) throw new Error('REDELIVER_SECRET_KEY is required outside standalone mode (32 bytes, base64)');
 
   const connections: RedisClient[] = [];
+  let lastRedisError: string | undefined;
   const connect = (name: string, extra: RedisOptions = {}) => {
-    const c = createRedis(redisUrl, { connectionName: `redeliver:${name}`, ...extra });
-    c.on('error', (err: Error) => log.debug({ conn: name, err: err.message }, 'redis connection error'));
+    const c = createRedis(target, { connectionName: `redeliver:${name}`, ...extra });
+    c.on('error', (err: Error) => {
+      lastRedisError = err.message;
+      log.debug({ conn: name, err: err.message }, 'redis connection error');
+    });
     connections.push(c);
     return c;
   };
@@ -81,11 +88,16 @@ export async function startProcess(opts: {
     checks: [() => (redis.status === 'ready' ? undefined : `redis is ${redis.status}`)],
   };
   const stopFolder = opts.standalone ? await syncEndpointFolder(config.endpointsDir, registry, log) : undefined;
-  await endpoints.start();
+  await endpoints.start().catch(async (err: unknown) => {
+    // The first reads fail with "max retries"; the reason (TLS, AUTH, DNS) is the connection's.
+    await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+    await redisServer?.stop();
+    throw lastRedisError && !errorMessage(err).includes(lastRedisError) ? new Error(`cannot use Redis: ${lastRedisError} (${errorMessage(err)})`, { cause: err }) : err;
+  });
   const handles = opts.roles.map((role) => FACTORIES[role](shared));
   for (const h of handles) await h.start?.();
 
-  const server = listen(handles, createOpsApp(metrics, readiness));
+  const server = listen(handles, createOpsApp(metrics, readiness), config, log);
   await new Promise<void>((ok) => server.listen(config.port, config.host, ok));
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
@@ -117,16 +129,30 @@ export async function startProcess(opts: {
   return { url, shared, close };
 }
 
-/** One HTTP server; each request goes to the first role app whose prefix matches. */
-function listen(handles: RoleHandle[], ops: Koa): Server {
-  const mounted = handles.flatMap((h) => (h.http ? [{ prefix: h.http.prefix, also: h.http.also ?? [], handler: h.http.app.callback() }] : []));
+/**
+ * One HTTP server; each request goes to the first role app whose prefix matches. Slow clients
+ * are cut: headers must arrive within `headersTimeoutMs`, the whole request (body included)
+ * within `requestTimeoutMs` (Node answers 408 and closes), so an unsigned client cannot hold a
+ * connection and its buffered body for minutes.
+ */
+function listen(handles: RoleHandle[], ops: Koa, config: Pick<Config, 'headersTimeoutMs' | 'requestTimeoutMs'>, log: Log): Server {
+  const apps = [...handles.flatMap((h) => (h.http ? [h.http] : [])), { prefix: '', app: ops }];
+  for (const a of apps) logKoaErrors(a.app, log);
+  const mounted = apps.filter((a) => a.prefix !== '').map((a) => ({ prefix: a.prefix, also: 'also' in a ? a.also ?? [] : [], handler: a.app.callback() }));
   mounted.sort((a, b) => b.prefix.length - a.prefix.length);
   const opsHandler = ops.callback();
+  // Node enforces both timeouts on a sweep (every 30 s by default, which made a 300 s timeout
+  // ~330 s): sweep often enough for the configured values to mean what they say.
+  const options = {
+    headersTimeout: config.headersTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1_000, config.headersTimeoutMs),
+  };
   const serves = (m: (typeof mounted)[number], url: string) => {
     const path = url.split('?')[0]!;
     return url.startsWith(m.prefix) || m.also.some((p) => p === path || (p !== '/' && p.endsWith('/') && path.startsWith(p)));
   };
-  return createServer((req, res) => {
+  return createServer(options, (req, res) => {
     const path = req.url ?? '/';
     const target = mounted.find((m) => serves(m, path));
     void (target ? target.handler(req, res) : opsHandler(req, res));

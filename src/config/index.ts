@@ -14,6 +14,28 @@ export interface Config {
   redisUrl: string;
   /** Prefix of every Redis key (tests use a random one). */
   redisPrefix: string;
+  /**
+   * Redis Cluster seed nodes (`host:port`, a few are enough: the rest are discovered). When set,
+   * every connection is a cluster client and `redisUrl` is not used.
+   */
+  redisClusterNodes: string[];
+  /** Redis ACL user and password (a password in `redisUrl` works too; the file wins over both). */
+  redisUsername: string;
+  redisPassword: string;
+  /** File holding the password (a mounted Secret), read once at start; trailing newline ignored. */
+  redisPasswordFile: string;
+  /** TLS to Redis (also on with a `rediss://` URL). The files are PEM, read once at start. */
+  redisTls: boolean;
+  redisTlsCaFile: string;
+  redisTlsCertFile: string;
+  redisTlsKeyFile: string;
+  /**
+   * Replicated acknowledgement: ingest answers 2xx only after this many replicas acknowledged
+   * the write (Redis WAIT). 0 = off: the master's own AOF is the durability.
+   */
+  redisWaitReplicas: number;
+  /** How long ingest waits for those replicas before answering 503; below redisTimeoutMs. */
+  redisWaitTimeoutMs: number;
   host: string;
   port: number;
   logLevel: string;
@@ -34,11 +56,29 @@ export interface Config {
   apiKeysFile: string;
   /** Kubernetes namespace the controller holds its Lease in. */
   namespace: string;
+  /** Deadline of the Redis work behind one HTTP request: past it, ingest answers 503 (never a hang). */
+  redisTimeoutMs: number;
+  /** Time a client has to send its request headers (slow clients are cut with 408). */
+  headersTimeoutMs: number;
+  /** Time a client has to send its whole request, body included. */
+  requestTimeoutMs: number;
+  /** Bytes of request bodies that ingest buffers at once before their signature is checked. */
+  maxPendingBodyBytes: number;
 }
 
 export const DEFAULTS: Config = Object.freeze({
   redisUrl: '',
   redisPrefix: 'rd',
+  redisClusterNodes: [],
+  redisUsername: '',
+  redisPassword: '',
+  redisPasswordFile: '',
+  redisTls: false,
+  redisTlsCaFile: '',
+  redisTlsCertFile: '',
+  redisTlsKeyFile: '',
+  redisWaitReplicas: 0,
+  redisWaitTimeoutMs: 500,
   host: '0.0.0.0',
   port: 8080,
   logLevel: 'info',
@@ -51,6 +91,10 @@ export const DEFAULTS: Config = Object.freeze({
   apiKeys: [],
   apiKeysFile: '',
   namespace: 'redeliver-system',
+  redisTimeoutMs: 1_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  maxPendingBodyBytes: 64 * 1024 * 1024,
 });
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -93,6 +137,10 @@ function readConfigFile(path: string): Record<string, unknown> {
 function fromEnv(field: string, raw: string): unknown {
   const def = DEFAULTS[field as keyof Config];
   if (Array.isArray(def)) return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (typeof def === 'boolean') {
+    if (!/^(true|false|1|0)$/.test(raw.trim())) throw new ValidationError(envName(field), `must be true or false, got "${raw}"`);
+    return /^(true|1)$/.test(raw.trim());
+  }
   if (typeof def === 'number') {
     const n = Number(raw);
     if (raw.trim() === '' || !Number.isFinite(n)) throw new ValidationError(envName(field), `must be a number, got "${raw}"`);
@@ -115,9 +163,19 @@ function validate(c: Record<string, unknown>): Config {
     const v = c[f];
     if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new ValidationError(f, 'must be a list of strings');
   };
-  for (const f of ['redisUrl', 'redisPrefix', 'host', 'logLevel', 'secretKey', 'endpointsDir', 'dataDir', 'apiKeysFile', 'namespace']) str(f);
+  for (const f of ['redisUrl', 'redisPrefix', 'host', 'logLevel', 'secretKey', 'endpointsDir', 'dataDir', 'apiKeysFile', 'namespace',
+    'redisUsername', 'redisPassword', 'redisPasswordFile', 'redisTlsCaFile', 'redisTlsCertFile', 'redisTlsKeyFile']) str(f);
   int('port', 0, 65535);
   int('leaseTtlMs', 1000, 600_000);
+  int('redisWaitReplicas', 0, 16);
+  int('redisWaitTimeoutMs', 1, 60_000);
+  int('redisTimeoutMs', 50, 60_000);
+  int('headersTimeoutMs', 100, 600_000);
+  int('requestTimeoutMs', 100, 3_600_000);
+  int('maxPendingBodyBytes', 1024, 2 ** 40);
+  if ((c.headersTimeoutMs as number) > (c.requestTimeoutMs as number)) {
+    throw new ValidationError('headersTimeoutMs', `must not exceed requestTimeoutMs (${String(c.requestTimeoutMs)})`);
+  }
   list('allowedDestinations');
   list('apiKeys');
   (c.apiKeys as string[]).forEach((entry, i) => {
@@ -125,10 +183,28 @@ function validate(c: Record<string, unknown>): Config {
     const weak = weakKeyMessage(entry.slice(entry.indexOf(':') + 1).trim());
     if (weak && entry.includes(':')) throw new ValidationError(`apiKeys[${i}]`, weak);
   });
+  list('redisClusterNodes');
+  validateRedis(c);
   if (c.fsync !== 'everysec' && c.fsync !== 'always') throw new ValidationError('fsync', 'must be "everysec" or "always"');
   if (!/^[A-Za-z0-9_.-]+$/.test(c.redisPrefix as string)) throw new ValidationError('redisPrefix', 'may hold only letters, digits, "_", "." and "-"');
   if (c.secretKey !== '' && Buffer.from(c.secretKey as string, 'base64').length !== 32) {
     throw new ValidationError('secretKey', 'must be 32 bytes, base64-encoded');
   }
   return c as unknown as Config;
+}
+
+/** The Redis connection settings that depend on each other (files are read in store/connection.ts). */
+function validateRedis(c: Record<string, unknown>): void {
+  if ((c.redisWaitReplicas as number) > 0 && (c.redisWaitTimeoutMs as number) >= (c.redisTimeoutMs as number)) {
+    // Past redisTimeoutMs ingest answers 503 anyway: a longer wait would only hold the request.
+    throw new ValidationError('redisWaitTimeoutMs', `must be below redisTimeoutMs (${String(c.redisTimeoutMs)})`);
+  }
+  if (typeof c.redisTls !== 'boolean') throw new ValidationError('redisTls', 'must be true or false');
+  for (const node of c.redisClusterNodes as string[]) {
+    if (!/^[^\s:/]+:\d{1,5}$/.test(node)) throw new ValidationError('redisClusterNodes', `"${node}" must be host:port`);
+  }
+  if (c.redisUrl !== '' && !/^rediss?:\/\//.test(c.redisUrl as string)) throw new ValidationError('redisUrl', 'must start with redis:// or rediss://');
+  if ((c.redisTlsCertFile === '') !== (c.redisTlsKeyFile === '')) {
+    throw new ValidationError(c.redisTlsCertFile === '' ? 'redisTlsCertFile' : 'redisTlsKeyFile', 'a client certificate needs both redisTlsCertFile and redisTlsKeyFile');
+  }
 }

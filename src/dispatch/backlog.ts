@@ -3,22 +3,16 @@
 // reports only what it owns, so sum() and max() across pods give the endpoint's figures.
 import type { Shared } from '../lib/runtime.ts';
 import type { Lease } from '../store/dispatch.ts';
+import { partitionBacklog } from '../store/health.ts';
 
 export async function reportBacklog(shared: Shared, leases: readonly Lease[]): Promise<void> {
   const byEndpoint = new Map<string, { backlog: number; oldestMs: number; blocked: number }>();
   const t = Date.now();
   await Promise.all(leases.map(async (l) => {
-    const k = shared.keys.endpoint(l.endpointId);
-    const [len, front, first, blocked] = await Promise.all([
-      shared.redis.xlen(k.queue(l.partition)),
-      shared.redis.llen(k.front(l.partition)),
-      shared.redis.xrange(k.queue(l.partition), '-', '+', 'COUNT', 1),
-      shared.redis.hexists(k.blocked, String(l.partition)),
-    ]);
+    const { backlog, oldestQueuedMs, blocked } = await partitionBacklog(shared.redis, shared.keys, l.endpointId, l.partition);
     const s = byEndpoint.get(l.endpointId) ?? { backlog: 0, oldestMs: 0, blocked: 0 };
-    s.backlog += len + front;
-    const firstId = first[0]?.[0];
-    if (firstId) s.oldestMs = Math.max(s.oldestMs, t - Number(firstId.split('-')[0]));
+    s.backlog += backlog;
+    if (oldestQueuedMs !== undefined) s.oldestMs = Math.max(s.oldestMs, t - oldestQueuedMs);
     s.blocked += blocked ? 1 : 0;
     byEndpoint.set(l.endpointId, s);
   }));

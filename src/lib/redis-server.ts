@@ -11,6 +11,8 @@ export interface RedisServerOptions {
   port?: number;
   fsync?: 'everysec' | 'always';
   binary?: string;
+  /** More redis-server arguments, after the defaults (a later one wins): cluster, TLS, ACL users. */
+  args?: string[];
 }
 
 export interface RedisServer {
@@ -48,7 +50,7 @@ export async function startRedisServer(opts: RedisServerOptions): Promise<RedisS
   const port = opts.port ?? (await freePort());
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
     '--appendonly', 'yes', '--appendfsync', opts.fsync ?? 'everysec', '--appendfilename', 'redeliver.aof',
-    '--protected-mode', 'yes', '--loglevel', 'notice', '--daemonize', 'no'];
+    '--protected-mode', 'yes', '--loglevel', 'notice', '--daemonize', 'no', ...(opts.args ?? [])];
   let child: ChildProcess | undefined;
 
   const launch = async () => {

@@ -14,7 +14,7 @@ import type { Log } from '../lib/log.ts';
 import type { Keys } from '../store/keys.ts';
 import { scanEventMetas, type EventMeta } from '../store/listing.ts';
 import type { RedisClient } from '../store/redis.ts';
-import { markHoldReleased, releaseHold, replayBatch, replayLease, transitionReplay, type ReplayState } from '../store/replays.ts';
+import { markHoldReleased, releaseHold, replayBatch, replayLease, replayState, transitionReplay, type ReplayState } from '../store/replays.ts';
 import { chunkSize, compileSelector, planChunks, type ReplaySpec } from './spec.ts';
 
 export interface DriverDeps {
@@ -71,7 +71,7 @@ export async function driveReplay(d: DriverDeps, replayId: string, endpointId: s
 
 /** One step; false when there is nothing more for this driver to do. */
 async function step(d: DriverDeps, replayId: string, endpointId: string, holds: () => boolean): Promise<boolean> {
-  const s = await d.redis.hgetall(d.keys.endpoint(endpointId).replay(replayId));
+  const s = await replayState(d.redis, d.keys, endpointId, replayId);
   if (!s.id) return false;
   if (s.phase !== 'Running') {
     await settleHold(d, s);

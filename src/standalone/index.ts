@@ -12,7 +12,7 @@ import type { Registry } from '../store/registry.ts';
 import { loadEndpointFolder, watchFolder } from './endpoint-folder.ts';
 
 export async function startStandaloneRedis(config: Config, log: Log): Promise<RedisServer | undefined> {
-  if (config.redisUrl) return undefined;
+  if (config.redisUrl || config.redisClusterNodes.length > 0) return undefined;
   const server = await startRedisServer({ dataDir: join(config.dataDir, 'redis'), fsync: config.fsync });
   log.info({ url: server.url, dataDir: resolve(config.dataDir, 'redis'), fsync: config.fsync }, 'started redis-server');
   return server;

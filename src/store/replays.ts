@@ -56,6 +56,16 @@ export async function getReplay(redis: RedisClient, keys: Keys, replayId: string
   return s.id ? s : undefined;
 }
 
+/** One replay's state hash (empty when it is gone). */
+export async function replayState(redis: RedisClient, keys: Keys, endpointId: string, replayId: string): Promise<ReplayState> {
+  return redis.hgetall(keys.endpoint(endpointId).replay(replayId));
+}
+
+/** The fields the replay engine's sweep looks at: phase, pause_live, hold_released. */
+export async function replayPhase(redis: RedisClient, keys: Keys, endpointId: string, replayId: string): Promise<Array<string | null>> {
+  return redis.hmget(keys.endpoint(endpointId).replay(replayId), 'phase', 'pause_live', 'hold_released');
+}
+
 /** Every replay in the index: replay id → endpoint id. */
 export async function replayIndex(redis: RedisClient, keys: Keys): Promise<Record<string, string>> {
   return redis.hgetall(keys.replays);
