@@ -53,7 +53,7 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
     }),
     dispatchDeliveries: new Counter({
       name: 'redeliver_dispatch_deliveries_total',
-      help: 'Delivery attempts by endpoint and outcome (delivered, retry, failed, deadlettered, blocked).',
+      help: 'Delivery attempts by endpoint and outcome: delivered, retry, block (exhausted, scope blocked) or deadletter (exhausted, set aside).',
       labelNames: ['endpoint', 'outcome'] as const,
       registers,
     }),
