@@ -61,7 +61,8 @@ export interface K8sObject {
 
 /** Every non-empty document of a multi-document YAML stream. */
 export function parseObjects(text: string): K8sObject[] {
-  return parseAllDocuments(text)
+  // YAML 1.1, as kubectl and helm read it: `defaultMode: 0440` is octal there.
+  return parseAllDocuments(text, { version: '1.1' })
     .map((d) => {
       if (d.errors.length) throw new Error(`invalid YAML: ${d.errors[0]!.message}`);
       return d.toJS() as K8sObject | null;
