@@ -84,7 +84,10 @@ describe('observability on a running Redeliver (real Prometheus and promtool, ku
     await apply(endpoint('flaky', { source: { provider: 'none' }, destination: { url: failing.url + '/flaky' }, retry: FAST_RETRY }));
     await apply(endpoint('dead', { source: { provider: 'none' }, destination: { url: failing.url + '/dead' }, ordering: { mode: 'none' }, retry: { ...FAST_RETRY, onExhausted: 'deadletter' } }));
     await apply(endpoint('gone', { source: { provider: 'none' }, destination: { url: good.url + '/gone' } }));
+    // Breaks a CEL rule of the CRD (1.20 has no CEL; the controller checks it): InvalidSpec.
+    await apply(endpoint('bad', { source: { provider: 'hmac', secretRef: { name: 'x', keys: ['k'] } }, destination: { url: good.url + '/bad' } }));
     for (const name of ['orders', 'flaky', 'dead', 'gone']) await waitForCondition(env, 'webhookendpoint', name, 'Ready', 'True', undefined, NS, 30_000);
+    await waitForCondition(env, 'webhookendpoint', 'bad', 'Ready', 'False', 'InvalidSpec', NS, 30_000);
     // Ingest learns of endpoints through Redis; the first accepted event says it has them.
     await waitFor('ingest accepts shop/orders', async () => (await post('orders', { n: 0 })).status === 202, 20_000, 100);
     for (let n = 1; n < ORDERS; n++) expect((await post('orders', { n })).status).to.equal(202);
@@ -182,7 +185,7 @@ describe('observability on a running Redeliver (real Prometheus and promtool, ku
     });
   }
 
-  it('records each Kubernetes Event once per change (replay Started/Succeeded/Failed, Blocked)', async function () {
+  it('records each Kubernetes Event once per change (replay Started/Succeeded/Failed, Blocked, InvalidSpec)', async function () {
     const count = async (name: string) => {
       const byReason = new Map<string, number>();
       for (const e of await eventsFor(env, name, NS)) byReason.set(e.reason, (byReason.get(e.reason) ?? 0) + ((e as { count?: number }).count ?? 1));
@@ -191,5 +194,6 @@ describe('observability on a running Redeliver (real Prometheus and promtool, ku
     expect(await count('orders-again')).to.deep.equal({ Started: 1, Succeeded: 1 });
     expect(await count('elsewhere')).to.deep.equal({ Failed: 1 });
     expect((await count('flaky')).Blocked).to.equal(1);
+    expect((await count('bad')).InvalidSpec).to.equal(1);
   });
 });
