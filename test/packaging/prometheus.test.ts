@@ -7,7 +7,7 @@
 // - every PromQL expression of every dashboard panel runs on it without error, and the main
 //   panels return data;
 // - Kubernetes Events are recorded once per change.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { TEST_SECRET_KEY } from '../support/app.ts';
 import type { KubeTestEnv } from '../support/kube.ts';
@@ -15,6 +15,7 @@ import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { randomPrefix, startTestRedis, type TestRedis } from '../support/redis.ts';
 import { killAllRoles, startRole, type RoleProcess } from '../support/role-process.ts';
 import { eventsFor, getObject, ok, startKubeWithCrds, SUITE_TIMEOUT_MS, waitFor, waitForCondition } from '../k8s/support.ts';
+import { panelsSvg, type PanelSeries } from './panels-svg.ts';
 import { startPrometheus, type Prometheus } from './prometheus.ts';
 import { run } from './tools.ts';
 
@@ -51,6 +52,7 @@ describe('observability on a running Redeliver (real Prometheus and promtool, ku
   let env: KubeTestEnv;
   let redis: TestRedis;
   let prom: Prometheus;
+  let startedSec = 0;
   let good: Receiver;
   let failing: Receiver;
   const roles = {} as Record<(typeof ROLES)[number], RoleProcess>;
@@ -75,6 +77,7 @@ describe('observability on a running Redeliver (real Prometheus and promtool, ku
     roles.ingest = await startRole('ingest', common, { keep });
     roles.dispatcher = await startRole('dispatcher', common, { keep });
     roles.api = await startRole('api', { ...common, REDELIVER_API_KEYS: 'operator:prometheus-suite-operator-key-0123456789' }, { keep });
+    startedSec = Math.floor(Date.now() / 1000);
     prom = await startPrometheus({
       targets: ROLES.map((role) => ({ role, address: new URL(roles[role].url).host })),
       ruleFiles: [`${process.cwd()}/charts/redeliver/alerts/redeliver.rules.yaml`],
@@ -90,7 +93,14 @@ describe('observability on a running Redeliver (real Prometheus and promtool, ku
     await waitForCondition(env, 'webhookendpoint', 'bad', 'Ready', 'False', 'InvalidSpec', NS, 30_000);
     // Ingest learns of endpoints through Redis; the first accepted event says it has them.
     await waitFor('ingest accepts shop/orders', async () => (await post('orders', { n: 0 })).status === 202, 20_000, 100);
-    for (let n = 1; n < ORDERS; n++) expect((await post('orders', { n })).status).to.equal(202);
+    // In waves, each seen by a scrape before the next, so the counters' rates show the traffic.
+    for (let n = 1; n < ORDERS; n++) {
+      expect((await post('orders', { n })).status).to.equal(202);
+      if (n % 5 === 4) {
+        const expr = `sum(redeliver_ingest_requests_total{endpoint="shop/orders",outcome="accepted"}) >= ${n + 1}`;
+        await waitFor('a scrape of the wave', async () => ((await prom.query(expr)).data?.result.length ?? 0) > 0, 20_000, 100);
+      }
+    }
     for (let n = 0; n < 3; n++) {
       expect((await post('flaky', { n })).status).to.equal(202);
       expect((await post('dead', { n })).status).to.equal(202);
@@ -141,6 +151,26 @@ describe('observability on a running Redeliver (real Prometheus and promtool, ku
     });
   }
 
+  it('keeps labels bounded: known label names, endpoint only names endpoints (or "unknown")', async function () {
+    // Closed sets, plus prom-client's runtime labels (GC kind, heap space, handle type, version).
+    const allowed = new Set(['endpoint', 'outcome', 'reason', 'classification', 'via', 'change', 'kind', 'phase', 'le',
+      'space', 'type', 'version', 'major', 'minor', 'patch']);
+    const endpoints = new Set(['shop/orders', 'shop/flaky', 'shop/dead', 'shop/gone', 'shop/bad', 'unknown']);
+    const values = new Map<string, Set<string>>();
+    for (const role of ROLES) {
+      for (const m of (await scrape(role)).matchAll(/^redeliver_\w+\{([^}]*)\}/gm)) {
+        for (const [, name, value] of m[1]!.matchAll(/(\w+)="([^"]*)"/g)) {
+          expect(allowed.has(name!), `label ${name} in ${m[0]}`).to.equal(true);
+          values.set(name!, (values.get(name!) ?? new Set()).add(value!));
+        }
+      }
+    }
+    for (const ep of values.get('endpoint') ?? []) expect(endpoints.has(ep), `endpoint="${ep}"`).to.equal(true);
+    // The 404 for /in/shop/nowhere did not make a series of its own.
+    expect(values.get('endpoint')).to.include('unknown').and.not.include('shop/nowhere');
+    for (const [name, seen] of values) if (name !== 'le') expect(seen.size, `${name}: ${[...seen].join(', ')}`).to.be.lessThan(25);
+  });
+
   it('counts 410 answers for archived endpoints in redeliver_ingest_requests_total', async function () {
     expect(await scrape('ingest')).to.match(/^redeliver_ingest_requests_total\{endpoint="shop\/gone",outcome="endpoint_not_active"\} [1-9]/m);
   });
@@ -184,6 +214,33 @@ describe('observability on a running Redeliver (real Prometheus and promtool, ku
       expect(empty.filter((t) => (MAIN_PANELS[file] ?? []).includes(t)), `main panels without data in ${file}`).to.deep.equal([]);
     });
   }
+
+  it('draws the main overview panels from the data Prometheus holds (docs/images/dashboard-overview.svg)', async function () {
+    const board = JSON.parse(readFileSync(`${DASHBOARDS}/redeliver-overview.json`, 'utf8')) as {
+      panels: Array<PanelJson & { fieldConfig?: { defaults?: { unit?: string } }; targets?: Array<{ expr: string; legendFormat?: string }> }>;
+    };
+    const drawn = ['Ingest requests by outcome', 'Deliveries by outcome', 'Attempt latency', 'Backlog by endpoint', 'Oldest pending by endpoint', 'Blocked partitions by endpoint'];
+    const end = Math.ceil(Date.now() / 1000);
+    const panels: PanelSeries[] = [];
+    for (const title of drawn) {
+      const p = board.panels.find((x) => x.title === title)!;
+      const series: PanelSeries['series'] = [];
+      for (const t of p.targets ?? []) {
+        // A short rate window: the traffic lasts well under a minute.
+        const result = await prom.queryRange(t.expr.replaceAll('$__rate_interval', '30s'), startedSec, end, 1);
+        for (const r of result) {
+          const label = (t.legendFormat ?? '').replace(/\{\{(\w+)\}\}/g, (_m, l: string) => r.metric[l] ?? '') || JSON.stringify(r.metric);
+          series.push({ label, points: r.values.map(([ts, v]) => [ts, Number(v)] as [number, number]).filter(([, v]) => Number.isFinite(v)) });
+        }
+      }
+      expect(series.some((x) => x.points.length >= 3), `${title} has a series with data`).to.equal(true);
+      panels.push({ title, unit: p.fieldConfig?.defaults?.unit ?? 'short', series });
+    }
+    const svg = panelsSvg('Redeliver / Overview, drawn from the Prometheus of test/packaging/prometheus.test.ts', panels);
+    expect(svg.match(/<polyline /g)?.length ?? 0).to.be.greaterThan(panels.length);
+    // REDELIVER_WRITE_PANELS=1 refreshes the picture in the docs.
+    if (process.env.REDELIVER_WRITE_PANELS) writeFileSync('docs/images/dashboard-overview.svg', svg);
+  });
 
   it('records each Kubernetes Event once per change (replay Started/Succeeded/Failed, Blocked, InvalidSpec)', async function () {
     const count = async (name: string) => {
