@@ -15,13 +15,21 @@ import { VARIANTS } from './variants.ts';
 import { helm, helmTemplate, objectId, parseObjects, runOk, type K8sObject } from './tools.ts';
 
 /**
- * What kube-apiserver 1.20 cannot take, and why that is not a gap: policy/v1 PodDisruptionBudget
- * (1.21+; 1.20 has policy/v1beta1 with the same spec), autoscaling/v2 HPA (1.23+; 1.20 has
- * v2beta2), and the Prometheus Operator's kinds, whose CRDs are not installed here (the rules
- * inside the PrometheusRule are checked by promtool in alerts.test.ts). The chart requires 1.25.
+ * What kube-apiserver 1.20 does not serve, and how it is still checked. policy/v1
+ * PodDisruptionBudget (1.21+) and autoscaling/v2 HorizontalPodAutoscaler (1.23+) are sent as
+ * policy/v1beta1 and autoscaling/v2beta2, which 1.20 serves with the same fields for what the chart
+ * uses (maxUnavailable + selector; a CPU Utilization target). The Prometheus Operator's kinds are
+ * left out: their CRDs are not installed here (the rules inside the PrometheusRule are checked by
+ * promtool in alerts.test.ts). The chart itself requires 1.25.
  */
-const NOT_IN_1_20 = new Set(['policy/v1/PodDisruptionBudget', 'autoscaling/v2/HorizontalPodAutoscaler', 'monitoring.coreos.com/v1/PrometheusRule', 'monitoring.coreos.com/v1/ServiceMonitor']);
-const servedBy120 = (o: K8sObject) => !NOT_IN_1_20.has(`${o.apiVersion}/${o.kind}`);
+const OLDER_VERSION: Record<string, string> = {
+  'policy/v1/PodDisruptionBudget': 'policy/v1beta1',
+  'autoscaling/v2/HorizontalPodAutoscaler': 'autoscaling/v2beta2',
+};
+const NOT_IN_1_20 = new Set(['monitoring.coreos.com/v1/PrometheusRule', 'monitoring.coreos.com/v1/ServiceMonitor']);
+const for120 = (objs: K8sObject[]) => objs
+  .filter((o) => !NOT_IN_1_20.has(`${o.apiVersion}/${o.kind}`) && o.kind !== 'CustomResourceDefinition')
+  .map((o) => ({ ...o, apiVersion: OLDER_VERSION[`${o.apiVersion}/${o.kind}`] ?? o.apiVersion }));
 /** Labels only Helm puts on (deploy/ is rendered without them). */
 const HELM_LABELS = ['helm.sh/chart', 'app.kubernetes.io/managed-by'];
 
@@ -90,7 +98,7 @@ describe('deploy/ (kustomize) and the chart, on a real kube-apiserver 1.20', fun
   });
 
   const dryRun = async (what: string, objs: K8sObject[]) => {
-    const served = objs.filter(servedBy120).filter((o) => o.kind !== 'CustomResourceDefinition');
+    const served = for120(objs);
     expect(served.length, what).to.be.greaterThan(5);
     const r = await k(['apply', '--dry-run=server', '-o', 'name', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: served }));
     expect(r.code, `${what}: ${r.stderr}`).to.equal(0);
@@ -102,6 +110,20 @@ describe('deploy/ (kustomize) and the chart, on a real kube-apiserver 1.20', fun
       await dryRun(name, await helmTemplate(sets));
     });
   }
+
+  it('the dry run refuses what the API server would (a misspelt field, a bad value)', async function () {
+    const objs = for120(await helmTemplate(VARIANTS['autoscaling and Ingress with TLS']!));
+    const hpa = objs.find((o) => o.kind === 'HorizontalPodAutoscaler')!;
+    const deployment = objs.find((o) => o.kind === 'Deployment')!;
+    const bad = [
+      { ...hpa, spec: { ...(hpa.spec as object), minReplica: 2 } },
+      { ...deployment, spec: { ...(deployment.spec as object), replicas: 'two' } },
+    ];
+    for (const o of bad) {
+      const r = await k(['apply', '--dry-run=server', '-f', '-'], JSON.stringify(o));
+      expect(r.code, `${o.kind} accepted`).to.not.equal(0);
+    }
+  });
 
   for (const dir of ['deploy/overlays/bundled-redis', 'deploy/overlays/external-redis', 'deploy']) {
     it(`the API server accepts kubectl apply -k ${dir}`, async function () {
