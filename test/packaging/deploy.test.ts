@@ -29,7 +29,7 @@ const OLDER_VERSION: Record<string, string> = {
 const NOT_IN_1_20 = new Set(['monitoring.coreos.com/v1/PrometheusRule', 'monitoring.coreos.com/v1/ServiceMonitor']);
 const for120 = (objs: K8sObject[]) => objs
   .filter((o) => !NOT_IN_1_20.has(`${o.apiVersion}/${o.kind}`) && o.kind !== 'CustomResourceDefinition')
-  .map((o) => ({ ...o, apiVersion: OLDER_VERSION[`${o.apiVersion}/${o.kind}`] ?? o.apiVersion }));
+  .map((o): K8sObject => ({ ...o, apiVersion: OLDER_VERSION[`${o.apiVersion}/${o.kind}`] ?? o.apiVersion }));
 /** Labels only Helm puts on (deploy/ is rendered without them). */
 const HELM_LABELS = ['helm.sh/chart', 'app.kubernetes.io/managed-by'];
 
