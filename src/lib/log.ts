@@ -11,7 +11,7 @@ export function createLog(opts: { level: string; name?: string; destination?: No
       base: opts.name ? { role: opts.name } : {},
       redact: {
         paths: ['secret', '*.secret', 'secrets', '*.secrets', 'sourceSecrets', '*.sourceSecrets', 'signingSecret',
-          '*.signingSecret', 'body', '*.body', 'headers', '*.headers', 'apiKey', '*.apiKey', 'authorization',
+          '*.signingSecret', 'verifyToken', '*.verifyToken', 'body', '*.body', 'headers', '*.headers', 'apiKey', '*.apiKey', 'authorization',
           // ioredis errors carry the command's arguments (event bodies, response bodies).
           'err.command', '*.err.command', 'err.args', '*.err.args'],
         censor: '[redacted]',

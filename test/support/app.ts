@@ -15,7 +15,14 @@ export interface TestApp extends Running {
   post(path: string, body: string | Buffer, headers?: Record<string, string>): Promise<{ status: number; json: Record<string, unknown> }>;
 }
 
-export async function startTestApp(opts: { redisUrl: string; roles?: Role[]; config?: Partial<Config>; prefix?: string }): Promise<TestApp> {
+export async function startTestApp(opts: {
+  redisUrl: string;
+  roles?: Role[];
+  config?: Partial<Config>;
+  prefix?: string;
+  /** Where log lines go (at `config.logLevel`); the default discards them. */
+  logTo?: NodeJS.WritableStream;
+}): Promise<TestApp> {
   const config = loadConfig({
     env: {},
     overrides: {
@@ -33,7 +40,7 @@ export async function startTestApp(opts: { redisUrl: string; roles?: Role[]; con
     config,
     roles: opts.roles ?? ['ingest'],
     standalone: false,
-    log: createLog({ level: config.logLevel }),
+    log: createLog({ level: config.logLevel, ...(opts.logTo ? { destination: opts.logTo } : {}) }),
     metrics: createMetrics({ defaults: false }),
   });
   const { endpoints, registry } = running.shared;
