@@ -81,6 +81,7 @@ export async function startProcess(opts: {
   const registry = createRegistry(redis, keys, Buffer.from(secretKey, 'base64'));
   const endpoints = createRegistryCache({ registry, subscriber: connect('registry'), keys });
   const metrics = opts.metrics ?? createMetrics();
+  metrics.watchRedis(() => redis.status === 'ready');
   const shared: Shared = { config, log, metrics, redis, keys, registry, endpoints, connect };
 
   const readiness: Readiness = {

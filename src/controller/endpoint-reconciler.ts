@@ -13,6 +13,7 @@ import type { Registry } from '../store/registry.ts';
 import { observeQueues, partitionsToObserve, readStored } from './endpoint-observe.ts';
 import { planEndpoint, type EndpointAction, type PlanOptions } from './endpoint-plan.ts';
 import { addFinalizerPatch, removeFinalizerPatch } from './finalizer.ts';
+import { createOwnWrites } from './own-writes.ts';
 import type { ReconcileResult } from './queue.ts';
 
 export interface EndpointReconcilerDeps {
@@ -32,6 +33,7 @@ export interface EndpointReconcilerDeps {
 export function createEndpointReconciler(deps: EndpointReconcilerDeps): (key: string) => Promise<ReconcileResult> {
   const now = deps.now ?? (() => new Date());
   const seenGeneration = new Map<string, number>();
+  const writes = createOwnWrites<WebhookEndpointObject>();
 
   const readSecrets = async (res: WebhookEndpointObject): Promise<Map<string, SecretRead>> => {
     const ns = res.metadata.namespace;
@@ -65,8 +67,11 @@ export function createEndpointReconciler(deps: EndpointReconcilerDeps): (key: st
   const apply = async (obj: WebhookEndpointObject, action: EndpointAction): Promise<WebhookEndpointObject> => {
     const { namespace, name } = obj.metadata;
     switch (action.type) {
-      case 'addFinalizer':
-        return deps.client.patchObject<WebhookEndpointObject>(ENDPOINT_KIND, namespace, name, addFinalizerPatch(obj));
+      case 'addFinalizer': {
+        const after = await deps.client.patchObject<WebhookEndpointObject>(ENDPOINT_KIND, namespace, name, addFinalizerPatch(obj));
+        writes.wrote(obj, after);
+        return after;
+      }
       case 'archive':
         await deps.registry.setState(action.id, 'archived');
         return obj;
@@ -82,18 +87,20 @@ export function createEndpointReconciler(deps: EndpointReconcilerDeps): (key: st
         await deps.events.record(obj, action.eventType, action.reason, action.message);
         return obj;
       case 'status':
-        await deps.client.patchStatus(ENDPOINT_KIND, namespace, name, action.status).catch(ignore404);
+        writes.wrote(obj, await deps.client.patchStatus<WebhookEndpointObject>(ENDPOINT_KIND, namespace, name, action.status).catch(ignore404));
         return obj;
     }
   };
 
   return async (key) => {
     const { namespace, name } = splitKey(key);
-    let obj = deps.get(namespace, name);
-    if (!obj) {
+    const cached = deps.get(namespace, name);
+    if (!cached) {
       seenGeneration.delete(key);
       return {};
     }
+    // The status this controller last wrote, while the cache has not caught up with it yet.
+    let obj = writes.fresh(cached);
     if (obj.metadata.deletionTimestamp) {
       const plan = planEndpoint(obj, { now: now(), schemaProblems: [], secrets: new Map(), queues: emptyQueues }, deps.plan);
       for (const a of plan.actions) obj = await apply(obj, a);
