@@ -11,7 +11,7 @@ import { startTestRedis, type TestRedis } from '../support/redis.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { waitFor } from '../support/wait.ts';
 
-const OP = 'replay-progress-operator-key';
+const OP = 'replay-progress-operator-key-5e7a9c1b3d';
 const EVENTS = 60;
 
 describe('replay progress (real redis-server, dispatcher and receiver)', function () {
