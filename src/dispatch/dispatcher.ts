@@ -8,6 +8,7 @@
 // dispatcher's leases expire within one TTL and its partitions are taken over by the others.
 import { createHash, randomUUID } from 'node:crypto';
 import { partitionCount } from '../domain/endpoint.ts';
+import { createOutageLog } from '../lib/log.ts';
 import type { RoleHandle, Shared } from '../lib/runtime.ts';
 import { errorMessage } from '../errors/index.ts';
 import { acquireLease, parseOwnerWake, releaseLease, type Lease, type OwnerWake } from '../store/dispatch.ts';
@@ -58,6 +59,7 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
   let ticking: Promise<void> = Promise.resolve();
   let closed = false;
   let lastRetention = 0;
+  const outage = createOutageLog(shared.log, 'dispatcher');
 
   const members = async (): Promise<string[]> => {
     const t = now();
@@ -109,6 +111,7 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
       leaseValidUntil: () => entry.validUntil,
       onLost: () => drop(key, false),
       seen: seenEntries(key),
+      outage,
     });
     owned.set(key, entry);
     shared.metrics.dispatchLeaseChanges.inc({ change: 'acquired' });
@@ -151,7 +154,7 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
         await retention();
       }
     } catch (err) {
-      shared.log.warn({ err: (err as Error).message }, 'dispatcher maintenance failed');
+      outage.fail(err, { doing: 'maintenance' });
     } finally {
       maintaining = false;
     }
@@ -168,7 +171,7 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
   };
 
   const schedule = () => {
-    ticking = ticking.then(tick).catch((err: unknown) => shared.log.warn({ err }, 'dispatcher tick failed'));
+    ticking = ticking.then(tick).then(() => outage.ok(), (err: unknown) => outage.fail(err, { doing: 'renewing leases' }));
   };
 
   return {

@@ -20,6 +20,8 @@ export interface RedisServer {
   stop(signal?: NodeJS.Signals): Promise<void>;
   /** Stops it (SIGKILL by default) and starts it again on the same port and data dir. */
   restart(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends a signal without waiting for anything (tests freeze it with SIGSTOP, thaw it with SIGCONT). */
+  signal(signal: NodeJS.Signals): void;
 }
 
 export const INSTALL_HINT = 'redis-server was not found on PATH. Install it (Debian/Ubuntu: `sudo apt-get install -y redis-server`; ' +
@@ -78,6 +80,9 @@ export async function startRedisServer(opts: RedisServerOptions): Promise<RedisS
     async restart(signal = 'SIGKILL') {
       await kill(signal);
       await launch();
+    },
+    signal(signal) {
+      child?.kill(signal);
     },
   };
 }

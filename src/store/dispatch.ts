@@ -138,6 +138,17 @@ export async function finishAndClaim(
   return parseHead(reply as unknown[], c.sentNext);
 }
 
+/**
+ * Records an attempt sent ahead whose claim Redis never confirmed (see lua/early-sent.lua): into
+ * the delivery's history, with its counter moved past `attemptNumber`. Not fenced.
+ */
+export async function recordEarlySend(
+  redis: RedisClient, keys: Keys, endpointId: string, deliveryId: string, attemptNumber: number, attempt: Record<string, unknown>, nowIso: string,
+): Promise<number> {
+  const k = keys.endpoint(endpointId);
+  return Number(await redis.runScript('rdEarlySent', [k.delivery(deliveryId), k.attempts(deliveryId)], [attemptNumber, JSON.stringify(attempt), nowIso]));
+}
+
 /** Gives back a claimed head that was not sent (see lua/unclaim.lua). */
 export async function unclaim(redis: RedisClient, keys: Keys, lease: Lease, deliveryId: string): Promise<boolean> {
   const k = keys.endpoint(lease.endpointId);
