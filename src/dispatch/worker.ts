@@ -1,6 +1,6 @@
 // One partition's delivery loop, run only while this dispatcher holds the partition's lease.
 //
-// Order (invariant 2): the loop handles one delivery at a time — the head. The next head is only
+// Order (docs/guarantees.md): the loop handles one delivery at a time — the head. The next head is only
 // claimed inside the same fenced script that records the current one as DELIVERED, FAILED-and-
 // passed (deadletter) or scheduled for retry (it then stays the head). A lost lease ends the loop;
 // the new owner re-sends an in-flight head (same webhook-id) only after its request must have

@@ -1,7 +1,7 @@
 // The dispatcher's Redis side: partition leases with fencing tokens, and the fenced scripts that
 // claim a partition's head and record an attempt's outcome (lua/head.lua, lua/finish.lua).
 // Every write a dispatcher makes for a partition passes through one of them, and each checks
-// inside Redis that the caller still holds the lease with the same token (invariant 3).
+// inside Redis that the caller still holds the lease with the same token (one owner: docs/guarantees.md).
 import { CONSUMER_GROUP, consumerName, type Keys } from './keys.ts';
 import type { RedisClient } from './redis.ts';
 

@@ -193,3 +193,52 @@ describe('a delivery sent ahead whose claim Redis refused (real redis-server fro
     expect(await client.hget(k.delivery(ids[1]!), 'attempts')).to.equal(String(numbers.length));
   });
 });
+
+describe('a dispatcher during a Redis outage (real redis-server killed and restarted)', function () {
+  this.timeout(40_000);
+  let redis: TestRedis;
+  let app: TestApp;
+  const receivers = receiverPool();
+  const lines: Array<Record<string, unknown>> = [];
+
+  before(async function () {
+    redis = await startTestRedis({ fsync: 'always' });
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    app = await startTestApp({ redisUrl: redis.url, roles: ['ingest', 'dispatcher'], config: { leaseTtlMs: 1500 },
+      log: createLog({ level: 'info', destination: sink }) });
+  });
+  after(async function () {
+    await app?.close();
+    await receivers.closeAll();
+    await redis?.stop();
+  });
+
+  it('logs the outage once and its end once, however many calls fail in between, then delivers again', async function () {
+    const r = await receivers.start();
+    // A short timeout: a head whose recorded outcome was lost with Redis is sent again after it.
+    const eps = [0, 1, 2].map((i) => endpoint({ name: `quiet${i}`, spec: { source: { provider: 'none' }, destination: { url: r.url, timeoutSeconds: 2 } } }));
+    for (const ep of eps) await app.putEndpoint(ep);
+    for (const ep of eps) await app.post(`/in/default/${ep.name}`, JSON.stringify({ n: 0 }));
+    await r.until((rs) => rs.length >= 3, 10_000);
+    const before = lines.length;
+    redis.signal('SIGKILL');
+    await waitFor(async () => lines.slice(before).some((l) => String(l.msg).includes('Redis unreachable')), 10_000, 'the outage is logged');
+    // Several lease rounds (every ttl/3 = 500 ms) and worker retries fail meanwhile.
+    const down = Date.now();
+    await waitFor(async () => Date.now() - down > 3000, 10_000, 'the outage has lasted a while');
+    await redis.restart();
+    await waitFor(async () => lines.slice(before).some((l) => String(l.msg).includes('Redis answers again')), 15_000, 'the recovery is logged');
+    const after = lines.slice(before);
+    const during = after.slice(0, after.findIndex((l) => String(l.msg).includes('Redis answers again')) + 1);
+    const loud = during.filter((l) => Number(l.level) >= 40).map((l) => l.msg);
+    expect(loud, 'warnings and errors while Redis was down').to.deep.equal(['dispatcher: Redis unreachable; retrying quietly until it answers']);
+    expect(after.filter((l) => String(l.msg).includes('Redis answers again'))).to.have.length(1);
+    for (const ep of eps) await app.post(`/in/default/${ep.name}`, JSON.stringify({ n: 1 }));
+    await r.until((rs) => rs.filter((x) => n(x.body) === 1).length >= 3, 15_000);
+  });
+});
