@@ -7,13 +7,14 @@
 // The tests of the main describe share one process and run in order: each changes the folder and
 // checks the effect.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { Redis } from 'ioredis';
 import Stripe from 'stripe';
 import { parseAllDocuments } from 'yaml';
 import { freePort, INSTALL_HINT } from '../../src/lib/redis-server.ts';
@@ -153,6 +154,12 @@ ${spec}`;
 
 const stripe = new Stripe('sk_test_unused');
 
+async function expectRejected(p: Promise<unknown>, pattern: RegExp) {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err, 'rejected').to.be.instanceOf(Error);
+  expect((err as Error).message).to.match(pattern);
+}
+
 const BAD_KEY = endpointYaml('keyed', '  ordering:\n    mode: key\n');
 const FIXED_KEY = endpointYaml('keyed', '  ordering:\n    mode: key\n    key: /id\n    partitions: 2\n');
 const BAD_TYPE = endpointYaml('slow', '    timeoutSeconds: "soon"\n');
@@ -219,6 +226,56 @@ describe('standalone mode (real CLI, own redis-server)', function () {
     expect(line!.url).to.be.a('string');
     expect(existsSync(join(tmp, 'data', 'redis')), 'redis data dir').to.equal(true);
     expect(existsSync(join(tmp, 'data', 'secret-key')), 'generated secret key').to.equal(true);
+  });
+
+  it('keeps its data dir private (0700, files 0600) and its redis-server behind a generated password', async function () {
+    const data = join(tmp, 'data');
+    const modes: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        const mode = statSync(p).mode & 0o777;
+        if (e.isDirectory()) {
+          if (mode !== 0o700) modes.push(`${p} ${mode.toString(8)}`);
+          walk(p);
+        } else if (mode !== 0o600) modes.push(`${p} ${mode.toString(8)}`);
+      }
+    };
+    expect((statSync(data).mode & 0o777).toString(8)).to.equal('700');
+    walk(data);
+    expect(readdirSync(join(data, 'redis'), { recursive: true }).some((f) => String(f).endsWith('.aof')), 'an AOF file').to.equal(true);
+    expect(modes, 'files and folders open to others').to.deep.equal([]);
+    const password = readFileSync(join(data, 'redis-password'), 'utf8').trim();
+    expect(password).to.have.length.above(20);
+    const url = cli!.lines.find((l) => l.msg === 'started redis-server')!.url as string;
+    expect(JSON.stringify(cli!.lines), 'the password in a log line').to.not.include(password);
+    const anonymous = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableReadyCheck: false, retryStrategy: () => null });
+    anonymous.on('error', () => undefined);
+    try {
+      await anonymous.connect();
+      await expectRejected(anonymous.get('x'), /NOAUTH/);
+    } finally {
+      anonymous.disconnect();
+    }
+    const authed = new Redis(url, { password, lazyConnect: true });
+    try {
+      await authed.connect();
+      expect(await authed.ping()).to.equal('PONG');
+    } finally {
+      authed.disconnect();
+    }
+  });
+
+  it('refuses a second instance on the same data dir, naming the first one', async function () {
+    const second = runCli(['standalone', '--endpoints', endpointsDir], {
+      PATH: process.env.PATH ?? '', HOME: tmp, REDELIVER_DATA_DIR: join(tmp, 'data'),
+      REDELIVER_PORT: String(await freePort()), REDELIVER_HOST: '127.0.0.1', REDELIVER_LOG_LEVEL: 'info',
+    });
+    const { code } = await second.exited;
+    expect(code).to.equal(1);
+    expect(second.stderr()).to.include(`in use by another Redeliver (pid ${cli!.proc.pid})`);
+    expect(childrenNamed(second.proc.pid!, 'redis-server')).to.deep.equal([]);
+    expect(childrenNamed(cli!.proc.pid!, 'redis-server'), 'the first one keeps its redis-server').to.deep.equal(redisPids);
   });
 
   it('logs each malformed endpoint with its file and the field, and loads the others', function () {
