@@ -17,7 +17,9 @@ import type { Log } from './lib/log.ts';
 import type { RedisServer } from './lib/redis-server.ts';
 import { createMetrics, type Metrics } from './metrics/index.ts';
 import { createOpsApp, type Readiness } from './ops.ts';
-import { startStandaloneRedis, standaloneSecretKey, syncEndpointFolder } from './standalone/index.ts';
+import { startFolderSource, startStandaloneRedis, standaloneSecretKey } from './standalone/index.ts';
+import { createEndpointSync } from './controller/endpoint-sync.ts';
+import { createValidator } from './k8s/schema.ts';
 import { createKeys } from './store/keys.ts';
 import type { RoleHandle, Shared } from './lib/runtime.ts';
 import { createRedis, type RedisClient } from './store/redis.ts';
@@ -80,7 +82,13 @@ export async function startProcess(opts: {
     ready: false,
     checks: [() => (redis.status === 'ready' ? undefined : `redis is ${redis.status}`)],
   };
-  const stopFolder = opts.standalone ? await syncEndpointFolder(config.endpointsDir, registry, log) : undefined;
+  // Standalone: the YAML folder goes through the controller's observe → plan → apply. One process
+  // serves ingest, so a layout change waits only a moment once the endpoint is disabled and drained.
+  const validator = opts.standalone ? createValidator('webhookendpoints.yaml', 'WebhookEndpoint') : undefined;
+  const folder = validator
+    ? await startFolderSource({ dir: config.endpointsDir, registry, validator, log,
+      createSync: (target) => createEndpointSync({ registry, redis, keys, log, validator, plan: { refreshMs: 30_000, layoutQuietMs: 2_000 } }, target) })
+    : undefined;
   await endpoints.start();
   const handles = opts.roles.map((role) => FACTORIES[role](shared));
   for (const h of handles) await h.start?.();
@@ -96,7 +104,7 @@ export async function startProcess(opts: {
   const close = () =>
     (closing ??= (async () => {
       readiness.ready = false;
-      stopFolder?.();
+      folder?.close();
       for (const h of [...handles].reverse()) await h.close?.();
       await endpoints.close();
       // Let requests in flight finish (an ingest answer must not be cut after its event is

@@ -1,6 +1,6 @@
 // Standalone mode: the redis-server child (when no REDIS_URL is given), a generated secret key
-// kept in the data dir, and the YAML folder as the source of endpoints, synced into the registry
-// the same way the controller does it in a cluster.
+// kept in the data dir, and the YAML folder as the source of endpoints, fed through the same
+// observe → plan → apply as the controller's (folder-source.ts).
 //
 // The data dir is private (0700, its files 0600): it holds the AOF, the key that seals endpoint
 // secrets and the child redis-server's password. One process at a time uses it (a lock file
@@ -9,12 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/index.ts';
-import { createValidator } from '../k8s/schema.ts';
 import type { Log } from '../lib/log.ts';
 import { AppError } from '../errors/index.ts';
 import { startRedisServer, type RedisServer } from '../lib/redis-server.ts';
-import type { Registry } from '../store/registry.ts';
-import { loadEndpointFolder, watchFolder } from './endpoint-folder.ts';
 
 export async function startStandaloneRedis(config: Config, log: Log): Promise<RedisServer | undefined> {
   if (config.redisUrl) return undefined;
@@ -106,22 +103,4 @@ export function lockDataDir(dir: string): () => void {
   throw new AppError('data_dir_locked', `could not take the lock ${file}`, 409);
 }
 
-/** Loads the folder into the registry now and on every change. Returns a close function. */
-export async function syncEndpointFolder(dir: string, registry: Registry, log: Log): Promise<() => void> {
-  const validator = createValidator('webhookendpoints.yaml', 'WebhookEndpoint');
-  const sync = async () => {
-    const load = await loadEndpointFolder(dir, validator);
-    for (const p of load.problems) log.error({ file: join(dir, p.file), field: p.field }, `invalid endpoint: ${p.field}: ${p.message}`);
-    for (const ep of load.endpoints) await registry.put(ep);
-    // An endpoint whose document is gone is archived (as the controller's finalizer does).
-    for (const ep of await registry.list()) {
-      if (!load.named.has(ep.id) && ep.spec.state !== 'archived') {
-        await registry.setState(ep.id, 'archived');
-        log.info({ endpoint: ep.id }, 'endpoint removed from folder: archived');
-      }
-    }
-    log.info({ dir, endpoints: load.endpoints.map((e) => e.id), problems: load.problems.length }, 'endpoints loaded');
-  };
-  await sync();
-  return watchFolder(dir, () => void sync().catch((err: unknown) => log.error({ err }, 'endpoint folder sync failed')));
-}
+export { startFolderSource, type FolderSource } from './folder-source.ts';

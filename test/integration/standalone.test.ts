@@ -18,6 +18,10 @@ import { Redis } from 'ioredis';
 import Stripe from 'stripe';
 import { parseAllDocuments } from 'yaml';
 import { freePort, INSTALL_HINT } from '../../src/lib/redis-server.ts';
+import { createKeys } from '../../src/store/keys.ts';
+import { createRedis } from '../../src/store/redis.ts';
+import { createRegistry } from '../../src/store/registry.ts';
+import { startReceiver } from '../support/receiver.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const EXAMPLES = join(ROOT, 'examples/endpoints');
@@ -201,6 +205,7 @@ describe('standalone mode (real CLI, own redis-server)', function () {
       REDELIVER_PORT: String(port),
       REDELIVER_HOST: '127.0.0.1',
       REDELIVER_LOG_LEVEL: 'info',
+      REDELIVER_ALLOWED_DESTINATIONS: '127.0.0.0/8',
     });
     const started = await waitForLine(cli, (l) => l.msg === 'redeliver started');
     base = started.url as string;
@@ -324,6 +329,73 @@ describe('standalone mode (real CLI, own redis-server)', function () {
       return last === 410;
     });
     expect(last).to.equal(410);
+  });
+
+  /** The registry as the CLI wrote it, read with the data dir's password and secret key. */
+  const registryEntry = async (id: string) => {
+    const data = join(tmp, 'data');
+    const url = cli!.lines.find((l) => l.msg === 'started redis-server')!.url as string;
+    const client = createRedis(url, { password: readFileSync(join(data, 'redis-password'), 'utf8').trim() });
+    try {
+      return await createRegistry(client, createKeys('rd'), Buffer.from(readFileSync(join(data, 'secret-key'), 'utf8').trim(), 'base64')).get(id);
+    } finally {
+      client.disconnect();
+    }
+  };
+
+  it('keeps a live endpoint delivering through a YAML typo in its file, and names the file and line', async function () {
+    const r = await startReceiver();
+    try {
+      const live = endpointYaml('live', '').replace('http://127.0.0.1:4000/webhooks/live', `${r.url}/live`);
+      writeFileSync(join(endpointsDir, 'live.yaml'), live);
+      await pollUntil('default/live answers 202', async () => (await post('/in/default/live', '{"n":0}')).status === 202);
+      await r.until((rs) => rs.length >= 1);
+      // Line 4 breaks the YAML (an unclosed flow sequence).
+      writeFileSync(join(endpointsDir, 'live.yaml'), live.replace('  name: live\n', '  name: [live\n'));
+      const error = await waitForLine(cli!, (l) => l.level === 50 && l.file === join(endpointsDir, 'live.yaml'), POLL_DEADLINE_MS);
+      expect(error.line, JSON.stringify(error)).to.be.a('number');
+      expect(String(error.msg)).to.include(`${join(endpointsDir, 'live.yaml')}:${error.line}:`);
+      expect(String(error.msg)).to.include('last good version stays in effect');
+      const res = await post('/in/default/live', '{"n":1}');
+      expect(res.status, 'a typo does not archive the endpoint').to.equal(202);
+      await r.until((rs) => rs.length >= 2);
+      expect((await registryEntry('default/live'))?.spec.state).to.equal('active');
+      // An invalid (but parseable) spec keeps the last good version too.
+      writeFileSync(join(endpointsDir, 'live.yaml'), live.replace('    provider: none\n', '    provider: none\n    maxBodyBytes: "big"\n'));
+      const invalid = await waitForLine(cli!, (l) => l.level === 50 && l.endpoint === 'default/live' && String(l.field).includes('maxBodyBytes'), POLL_DEADLINE_MS);
+      expect(invalid.line, 'the line of the bad field').to.equal(9);
+      expect((await post('/in/default/live', '{"n":2}')).status).to.equal(202);
+      await r.until((rs) => rs.length >= 3);
+      writeFileSync(join(endpointsDir, 'live.yaml'), live);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('refuses to change the ordering layout of a live endpoint, as the controller does', async function () {
+    const before = await registryEntry('default/live');
+    expect(before?.spec.ordering.mode).to.equal('strict');
+    const live = readFileSync(join(endpointsDir, 'live.yaml'), 'utf8');
+    writeFileSync(join(endpointsDir, 'live.yaml'), live + '  ordering:\n    mode: key\n    key: /n\n    partitions: 4\n  paused: true\n');
+    const refused = await waitForLine(cli!, (l) => l.endpoint === 'default/live' && l.reason === 'OrderingChangeRefused', POLL_DEADLINE_MS);
+    expect(refused.level).to.equal(40);
+    expect(String(refused.msg)).to.include('old layout stays in effect');
+    const after = await registryEntry('default/live');
+    expect(after?.spec.ordering.mode, 'the stored layout').to.equal('strict');
+    expect(after?.spec.paused, 'the rest of the spec is applied').to.equal(true);
+    writeFileSync(join(endpointsDir, 'live.yaml'), live);
+    await pollUntil('default/live unpaused', async () => (await registryEntry('default/live'))?.spec.paused === false);
+  });
+
+  it('writes nothing to the registry for files that did not change', async function () {
+    const ids = ['default/github-events', 'default/shopify-orders', 'default/live'];
+    const before = await Promise.all(ids.map(registryEntry));
+    // Rewrite every file as it is, plus a new one: once the new endpoint answers, the folder was synced.
+    for (const f of readdirSync(endpointsDir)) writeFileSync(join(endpointsDir, f), readFileSync(join(endpointsDir, f)));
+    writeFileSync(join(endpointsDir, 'fresh.yaml'), endpointYaml('fresh', ''));
+    await pollUntil('default/fresh answers 202', async () => (await post('/in/default/fresh', '{}')).status === 202);
+    const after = await Promise.all(ids.map(registryEntry));
+    expect(after.map((e) => e?.updatedAt)).to.deep.equal(before.map((e) => e?.updatedAt));
   });
 
   it('stops on SIGTERM, its redis-server with it', async function () {
