@@ -8,6 +8,7 @@ import type Koa from 'koa';
 import type { RedisOptions } from 'ioredis';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from './config/index.ts';
+import { AppError } from './errors/index.ts';
 export type { RoleHandle, Shared } from './lib/runtime.ts';
 import { createController } from './controller/index.ts';
 import { createApiRole } from './api/role.ts';
@@ -94,12 +95,7 @@ export async function startProcess(opts: {
   for (const h of handles) await h.start?.();
 
   const server = listen(handles, createOpsApp(metrics, readiness));
-  await new Promise<void>((ok) => server.listen(config.port, config.host, ok));
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  readiness.ready = true;
-  log.info({ url, roles: opts.roles, standalone: opts.standalone }, 'redeliver started');
-
+  let listening = false;
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
@@ -109,15 +105,40 @@ export async function startProcess(opts: {
       await endpoints.close();
       // Let requests in flight finish (an ingest answer must not be cut after its event is
       // stored), then cut what is left after a grace period.
-      const closed = new Promise<void>((ok) => server.close(() => ok()));
-      server.closeIdleConnections();
-      const grace = setTimeout(() => server.closeAllConnections(), 10_000);
-      await closed;
-      clearTimeout(grace);
+      if (listening) {
+        const closed = new Promise<void>((ok) => server.close(() => ok()));
+        server.closeIdleConnections();
+        const grace = setTimeout(() => server.closeAllConnections(), 10_000);
+        await closed;
+        clearTimeout(grace);
+      }
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
       await redisServer?.stop();
     })());
+  try {
+    await listenOn(server, config.port, config.host);
+    listening = true;
+  } catch (err) {
+    await close(); // a port in use: stop what started (the redis-server child included), then say why
+    throw err;
+  }
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  readiness.ready = true;
+  log.info({ url, roles: opts.roles, standalone: opts.standalone }, 'redeliver started');
   return { url, shared, close };
+}
+
+/** Listens, or fails with one clear line (a port in use names the setting to change). */
+function listenOn(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((ok, fail) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') {
+        fail(new AppError('port_in_use', `port ${port} on ${host} is already in use; set REDELIVER_PORT (or \`port:\` in the config file) to a free port, or stop what is using it`, 500));
+      } else fail(err);
+    });
+    server.listen(port, host, () => ok());
+  });
 }
 
 /** One HTTP server; each request goes to the first role app whose prefix matches. */

@@ -115,7 +115,7 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
     });
     owned.set(key, entry);
     shared.metrics.dispatchLeaseChanges.inc({ change: 'acquired' });
-    shared.log.info({ endpoint: endpointId, partition, token }, 'partition acquired');
+    shared.log.debug({ endpoint: endpointId, partition, token }, 'partition acquired');
   };
 
   const renew = async (key: string, o: Owned) => {
