@@ -113,9 +113,9 @@ describe('first run (real CLI in a fresh clone, real redis-server)', function ()
 
     // The README's example, as written, against this port.
     const example = shellBlocks().find((b) => b.includes('stripe-signature'))!.replaceAll('http://127.0.0.1:8080', base);
-    const out = execFileSync('bash', ['-c', example], { cwd: clone, encoding: 'utf8' });
+    const out = execFileSync('bash', ['-c', example], { cwd: clone, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     expect(out).to.match(/HTTP\/1\.1 202/);
-    const again = execFileSync('bash', ['-c', example], { cwd: clone, encoding: 'utf8' });
+    const again = execFileSync('bash', ['-c', example], { cwd: clone, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     expect(again).to.match(/HTTP\/1\.1 (200|202)/);
 
     app.proc.kill('SIGINT');
