@@ -24,6 +24,14 @@ if d[1] ~= 'SENDING' or d[2] ~= h.owner or d[5] ~= ARGV[24] then
   -- This very call ran before and its answer was lost (resent after a reconnect, or retried by
   -- the worker with the same call id): the outcome is recorded; answer the claim again.
   if d[2] == h.owner and d[4] == h.call then return claim_head(h) end
+  if d[1] == 'FAILED' and d[2] == h.owner and d[5] == ARGV[24] then
+    -- An operator's unblock ended this blocked head while its retry was in flight (unblock.lua
+    -- already took it off the head): the request left, so its attempt is recorded; nothing else
+    -- changes, and the partition goes on with its new head.
+    redis.call('RPUSH', akey, ARGV[13])
+    redis.call('HSET', dkey, 'finish_call', h.call)
+    return claim_head(h)
+  end
   return { 'stale' }
 end
 
