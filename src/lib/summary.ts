@@ -34,6 +34,6 @@ export function startupSummary(s: SummaryInput): Summary {
   lines.push('Stop: Ctrl-C');
   return {
     text: lines.join('\n'),
-    fields: { url: s.url, ingest, ...(api ? { api } : {}), ...(keys.length ? { apiKeys: keys } : {}), ...(receiver ? { receiver } : {}) },
+    fields: { url: s.url, ...(s.roles.includes('ingest') ? { ingest } : {}), ...(api ? { api } : {}), ...(keys.length ? { apiKeys: keys } : {}), ...(receiver ? { receiver } : {}) },
   };
 }
