@@ -10,7 +10,11 @@ export type LogFormat = 'json' | 'pretty';
 
 const REPEAT_WINDOW_MS = 10_000;
 
-export function createLog(opts: { level: string; name?: string; destination?: NodeJS.WritableStream; format?: LogFormat }): Log {
+export function createLog(opts: {
+  level: string; name?: string; destination?: NodeJS.WritableStream; format?: LogFormat; repeatWindowMs?: number; now?: () => number;
+}): Log {
+  const windowMs = opts.repeatWindowMs ?? REPEAT_WINDOW_MS;
+  const clock = opts.now ?? Date.now;
   const repeats = new Map<string, { at: number; count: number }>();
   return pino(
     {
@@ -27,9 +31,9 @@ export function createLog(opts: { level: string; name?: string; destination?: No
         logMethod(args, method, level) {
           if (level < 40) return method.apply(this, args);
           const key = repeatKey(level, args);
-          const now = Date.now();
+          const now = clock();
           const seen = repeats.get(key);
-          if (seen && now - seen.at < REPEAT_WINDOW_MS) {
+          if (seen && now - seen.at < windowMs) {
             seen.count++;
             return undefined;
           }

@@ -37,7 +37,7 @@ describe('outages without an operator (real redis-server, real receivers)', func
         done();
       },
     });
-    app = await startTestApp({ redisUrl: redis.url, roles: ['ingest', 'dispatcher'], log: createLog({ level: 'info', destination: sink }) });
+    app = await startTestApp({ redisUrl: redis.url, roles: ['ingest', 'dispatcher'], log: createLog({ level: 'debug', destination: sink }) });
     client = new Redis(redis.url);
   });
   after(async function () {
@@ -76,6 +76,23 @@ describe('outages without an operator (real redis-server, real receivers)', func
     expect(blocked[0]).to.include({ level: 40, endpoint: ep.id, classification: 'consumer_5xx' });
     expect(String(blocked[0]!.msg)).to.include(`/api/v1/endpoints/${ep.id}/unblock`);
     expect(logged('scope unblocked').filter((l) => l.delivery === head)).to.have.length(1);
+    // Each failed attempt: info, with the delivery, attempt, classification and the next attempt's time.
+    const retry = logged('delivery attempt failed; will retry').find((l) => l.delivery === head);
+    expect(retry).to.include({ level: 30, endpoint: ep.id, attempt: 1, classification: 'consumer_5xx', status: 503 });
+    expect(Date.parse(String(retry!.nextAttemptAt))).to.be.a('number').and.not.NaN;
+  });
+
+  it('logs each accepted event and each delivery at debug, with event, delivery, endpoint and attempt', async function () {
+    const r = await receivers.start();
+    const ep = endpoint({ name: 'chatty', spec: { source: { provider: 'none' }, destination: { url: r.url } } });
+    await app.putEndpoint(ep);
+    const res = await app.post('/in/default/chatty', JSON.stringify({ n: 0 }));
+    await r.until((rs) => rs.length >= 1);
+    const delivery = r.receipts[0]!.headers['x-redeliver-delivery-id'];
+    const accepted = logged('event accepted').find((l) => l.event === res.json.event_id);
+    expect(accepted).to.include({ level: 20, endpoint: ep.id, delivery });
+    await waitFor(async () => logged('delivered').some((l) => l.delivery === delivery), 5_000, 'the delivery is logged');
+    expect(logged('delivered').find((l) => l.delivery === delivery)).to.include({ level: 20, endpoint: ep.id, event: res.json.event_id, attempt: 1, status: 200 });
   });
 
   it('a poison event blocks only its own scope, and the endpoint reports it', async function () {
