@@ -14,6 +14,7 @@ import { createController } from './controller/index.ts';
 import { createApiRole } from './api/role.ts';
 import { createDispatcher } from './dispatch/dispatcher.ts';
 import { createIngestApp } from './ingest/app.ts';
+import { logKoaErrors } from './lib/koa-errors.ts';
 import type { Log } from './lib/log.ts';
 import type { RedisServer } from './lib/redis-server.ts';
 import { createMetrics, type Metrics } from './metrics/index.ts';
@@ -94,7 +95,7 @@ export async function startProcess(opts: {
   const handles = opts.roles.map((role) => FACTORIES[role](shared));
   for (const h of handles) await h.start?.();
 
-  const server = listen(handles, createOpsApp(metrics, readiness));
+  const server = listen(handles, createOpsApp(metrics, readiness), config, log);
   let listening = false;
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -141,12 +142,26 @@ function listenOn(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
-/** One HTTP server; each request goes to the first role app whose prefix matches. */
-function listen(handles: RoleHandle[], ops: Koa): Server {
-  const mounted = handles.flatMap((h) => (h.http ? [{ prefix: h.http.prefix, handler: h.http.app.callback() }] : []));
+/**
+ * One HTTP server; each request goes to the first role app whose prefix matches. Slow clients
+ * are cut: headers must arrive within `headersTimeoutMs`, the whole request (body included)
+ * within `requestTimeoutMs` (Node answers 408 and closes), so an unsigned client cannot hold a
+ * connection and its buffered body for minutes.
+ */
+function listen(handles: RoleHandle[], ops: Koa, config: Pick<Config, 'headersTimeoutMs' | 'requestTimeoutMs'>, log: Log): Server {
+  const apps = [...handles.flatMap((h) => (h.http ? [h.http] : [])), { prefix: '', app: ops }];
+  for (const a of apps) logKoaErrors(a.app, log);
+  const mounted = apps.filter((a) => a.prefix !== '').map((a) => ({ prefix: a.prefix, handler: a.app.callback() }));
   mounted.sort((a, b) => b.prefix.length - a.prefix.length);
   const opsHandler = ops.callback();
-  return createServer((req, res) => {
+  // Node enforces both timeouts on a sweep (every 30 s by default, which made a 300 s timeout
+  // ~330 s): sweep often enough for the configured values to mean what they say.
+  const options = {
+    headersTimeout: config.headersTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1_000, config.headersTimeoutMs),
+  };
+  return createServer(options, (req, res) => {
     const path = req.url ?? '/';
     const target = mounted.find((m) => path.startsWith(m.prefix));
     void (target ? target.handler(req, res) : opsHandler(req, res));

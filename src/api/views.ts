@@ -73,16 +73,23 @@ export function attemptView(a: Attempt & { next_attempt_in_ms?: number | null })
 /**
  * Verification material never shown (seed 002): the providers' signature headers, and headers
  * that carry shared secrets or credentials (GitLab's X-Gitlab-Token, API keys, auth tokens).
+ * The ingest records with each event which of its headers were verification material (`vh`, from
+ * the provider catalogue), so an event is filtered by what verified it, not by the endpoint's
+ * current configuration: those are hidden exactly, whatever their names (X-Trello-Webhook), plus
+ * anything that looks like a credential. Events stored before that record fall back to name
+ * patterns and the endpoint's current HMAC header.
  */
+const CREDENTIAL_HEADERS = [/signature/, /verification/, /token/, /secret/, /api-?key/, /auth/, /password/, /credential/, /^cookie$/];
 const SIGNATURE_HEADERS = [/^stripe-signature$/, /^x-hub-signature/, /^x-shopify-hmac-sha256$/, /^webhook-signature$/, /^svix-signature$/,
-  /^paypal-transmission-sig$/, /signature/, /sig$/, /token/, /secret/, /api-?key/, /auth/, /password/, /credential/, /^cookie$/];
+  /^paypal-transmission-sig$/, /sig$/, /hmac/, /^x-trello-webhook$/, ...CREDENTIAL_HEADERS];
 
-export function withoutSignatures(headers: Record<string, string>, endpointHmacHeader: string | undefined): Record<string, string> {
-  const hmac = endpointHmacHeader?.toLowerCase();
+export function withoutSignatures(headers: Record<string, string>, endpointHmacHeader: string | undefined, recorded?: string): Record<string, string> {
+  const hidden = recorded === undefined ? new Set([endpointHmacHeader?.toLowerCase()]) : new Set(recorded.split(','));
+  const patterns = recorded === undefined ? SIGNATURE_HEADERS : CREDENTIAL_HEADERS;
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     const n = name.toLowerCase();
-    if (n === hmac || SIGNATURE_HEADERS.some((re) => re.test(n))) continue;
+    if (hidden.has(n) || patterns.some((re) => re.test(n))) continue;
     out[n] = value;
   }
   return out;
@@ -97,7 +104,7 @@ export function eventView(e: StoredEvent, latestDeliveryId: string | null, scope
     event_type: e.fields.type ?? '',
     provider_event_id: e.fields.pid || null,
     received_at: e.fields.at,
-    headers: withoutSignatures(e.headers, hmacHeader),
+    headers: withoutSignatures(e.headers, hmacHeader, e.fields.vh),
     body_size: e.body.length,
     latest_delivery_id: latestDeliveryId,
   };

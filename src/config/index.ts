@@ -35,6 +35,14 @@ export interface Config {
   apiKeysFile: string;
   /** Kubernetes namespace the controller holds its Lease in. */
   namespace: string;
+  /** Deadline of the Redis work behind one HTTP request: past it, ingest answers 503 (never a hang). */
+  redisTimeoutMs: number;
+  /** Time a client has to send its request headers (slow clients are cut with 408). */
+  headersTimeoutMs: number;
+  /** Time a client has to send its whole request, body included. */
+  requestTimeoutMs: number;
+  /** Bytes of request bodies that ingest buffers at once before their signature is checked. */
+  maxPendingBodyBytes: number;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -53,6 +61,10 @@ export const DEFAULTS: Config = Object.freeze({
   apiKeys: [],
   apiKeysFile: '',
   namespace: 'redeliver-system',
+  redisTimeoutMs: 1_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  maxPendingBodyBytes: 64 * 1024 * 1024,
 });
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -120,6 +132,13 @@ function validate(c: Record<string, unknown>): Config {
   for (const f of ['redisUrl', 'redisPrefix', 'host', 'logLevel', 'secretKey', 'endpointsDir', 'dataDir', 'apiKeysFile', 'namespace']) str(f);
   int('port', 0, 65535);
   int('leaseTtlMs', 1000, 600_000);
+  int('redisTimeoutMs', 50, 60_000);
+  int('headersTimeoutMs', 100, 600_000);
+  int('requestTimeoutMs', 100, 3_600_000);
+  int('maxPendingBodyBytes', 1024, 2 ** 40);
+  if ((c.headersTimeoutMs as number) > (c.requestTimeoutMs as number)) {
+    throw new ValidationError('headersTimeoutMs', `must not exceed requestTimeoutMs (${String(c.requestTimeoutMs)})`);
+  }
   list('allowedDestinations');
   list('apiKeys');
   if (c.fsync !== 'everysec' && c.fsync !== 'always') throw new ValidationError('fsync', 'must be "everysec" or "always"');

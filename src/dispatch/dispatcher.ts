@@ -8,7 +8,7 @@
 // dispatcher's leases expire within one TTL and its partitions are taken over by the others.
 import { createHash, randomUUID } from 'node:crypto';
 import { partitionCount } from '../domain/endpoint.ts';
-import { createOutageLog } from '../lib/log.ts';
+import { createOutageLog } from '../lib/outage.ts';
 import type { RoleHandle, Shared } from '../lib/runtime.ts';
 import { errorMessage } from '../errors/index.ts';
 import { acquireLease, parseOwnerWake, releaseLease, type Lease, type OwnerWake } from '../store/dispatch.ts';
@@ -59,7 +59,8 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
   let ticking: Promise<void> = Promise.resolve();
   let closed = false;
   let lastRetention = 0;
-  const outage = createOutageLog(shared.log, 'dispatcher');
+  // Dispatch loops back off and retry while Redis is down: one line when it starts, one when it ends.
+  const outage = createOutageLog(shared.log, 'redis', Date.now, 'the dispatcher backs off and retries quietly until it is back');
 
   const members = async (): Promise<string[]> => {
     const t = now();
@@ -154,7 +155,7 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
         await retention();
       }
     } catch (err) {
-      outage.fail(err, { doing: 'maintenance' });
+      outage.failed(err, { doing: 'maintenance' });
     } finally {
       maintaining = false;
     }
@@ -171,7 +172,7 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
   };
 
   const schedule = () => {
-    ticking = ticking.then(tick).then(() => outage.ok(), (err: unknown) => outage.fail(err, { doing: 'renewing leases' }));
+    ticking = ticking.then(tick).then(() => outage.succeeded(), (err: unknown) => outage.failed(err, { doing: 'renewing leases' }));
   };
 
   return {

@@ -33,7 +33,7 @@ import type { Shared } from '../lib/runtime.ts';
 import { claimHead, finishAndClaim, recordEarlySend, unclaim, type ClaimedDelivery, type FinishInput, type HeadAnswer, type Lease } from '../store/dispatch.ts';
 import { attemptRecord, createAttemptReport, finishInput } from './attempt.ts';
 import { errorMessage } from '../errors/index.ts';
-import type { OutageLog } from '../lib/log.ts';
+import type { OutageLog } from '../lib/outage.ts';
 import type { RedisClient } from '../store/redis.ts';
 import type { Sender, SendResult } from './sender.ts';
 
@@ -140,11 +140,11 @@ export function startWorker(d: WorkerDeps): Worker {
     for (let i = 0; ; i++) {
       try {
         const answer = await noteClaim(run(call));
-        d.outage.ok();
+        d.outage.succeeded();
         return answer;
       } catch (err) {
         if (performance.now() > giveUpAt) throw err;
-        d.outage.fail(err, { endpoint: lease.endpointId, partition: lease.partition, doing: what });
+        d.outage.failed(err, { endpoint: lease.endpointId, partition: lease.partition, doing: what });
         await recoverGroups(err);
         await new Promise((ok) => setTimeout(ok, Math.min(100 * 2 ** i, 2000)));
       }
@@ -318,14 +318,14 @@ export function startWorker(d: WorkerDeps): Worker {
     for (let i = 0; ; i++) {
       try {
         await recordEarlySend(d.redis, shared.keys, lease.endpointId, sent.id, sent.attempt, attempt, new Date(d.now()).toISOString());
-        d.outage.ok();
+        d.outage.succeeded();
         return;
       } catch (err) {
         if (performance.now() > giveUpAt) {
           shared.log.error({ endpoint: ep.id, delivery: sent.id, attempt: sent.attempt, err: errorMessage(err) }, 'could not record an attempt sent ahead');
           return;
         }
-        d.outage.fail(err, { endpoint: lease.endpointId, partition: lease.partition, doing: 'recording an attempt sent ahead' });
+        d.outage.failed(err, { endpoint: lease.endpointId, partition: lease.partition, doing: 'recording an attempt sent ahead' });
         await new Promise((ok) => setTimeout(ok, Math.min(100 * 2 ** i, 2000)));
       }
     }
@@ -387,7 +387,7 @@ export function startWorker(d: WorkerDeps): Worker {
         return;
       } catch (err) {
         // Redis unreachable or restarted: back off and try again; nothing is lost (the head stays).
-        d.outage.fail(err, { endpoint: lease.endpointId, partition: lease.partition, doing: 'dispatching' });
+        d.outage.failed(err, { endpoint: lease.endpointId, partition: lease.partition, doing: 'dispatching' });
         await recoverGroups(err);
         await sleep(500);
       }

@@ -3,20 +3,16 @@
 // crds/webhookendpoints.yaml is the source of truth for validation and defaults; these types
 // mirror it. Pure: no I/O here.
 
+import type { Provider, ValueSource } from './providers/index.ts';
+
+export { PROVIDERS, type Provider, type ValueSource } from './providers/index.ts';
+
 export const API_GROUP = 'redeliver.io';
 export const API_VERSION = `${API_GROUP}/v1alpha1`;
 
-export const PROVIDERS = ['stripe', 'github', 'shopify', 'standard-webhooks', 'hmac', 'none'] as const;
-export type Provider = (typeof PROVIDERS)[number];
 export type OrderingMode = 'strict' | 'key' | 'none';
 export type EndpointState = 'active' | 'disabled' | 'archived';
 export type OnExhausted = 'block' | 'deadletter';
-
-/** Where a value comes from: a request header or a JSON pointer into the body. */
-export interface ValueSource {
-  header?: string;
-  jsonPointer?: string;
-}
 
 export interface SecretRef {
   name: string;
@@ -31,12 +27,24 @@ export interface HmacOptions {
   prefix?: string;
 }
 
+/** When an event is deduplicated by the SHA-256 of its body (see docs/providers.md). */
+export type BodyDedupe = 'auto' | 'always' | 'off';
+
 export interface EndpointSpec {
   source: {
+    /** An id of the provider catalogue (src/domain/providers/). */
     provider: Provider;
     secretRef?: SecretRef;
     hmac?: HmacOptions;
-    toleranceSeconds: number;
+    /** Signed-timestamp tolerance; the provider's default when unset. */
+    toleranceSeconds?: number;
+    /** The URL the provider calls, for schemes that sign it (Twilio, Square, HubSpot, Trello). */
+    publicUrl?: string;
+    /** Key of secretRef's Secret holding the token of a subscription handshake (Meta's hub.verify_token). */
+    verifyTokenKey?: string;
+    /** Also store and deliver handshake requests (they are always answered by the gateway). */
+    deliverHandshakes?: boolean;
+    bodyDedupe?: BodyDedupe;
     eventIdFrom?: ValueSource;
     eventTypeFrom?: ValueSource;
     maxBodyBytes: number;
@@ -82,6 +90,8 @@ export interface ResolvedEndpoint {
   spec: EndpointSpec;
   /** Inbound verification secrets, in rotation order. */
   sourceSecrets: string[];
+  /** The handshake token (spec.source.verifyTokenKey), when configured. */
+  verifyToken?: string;
   /** Outbound Standard Webhooks signing secret (`whsec_…`), when signing is configured. */
   signingSecret?: string;
   /**

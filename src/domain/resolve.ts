@@ -23,6 +23,9 @@ export function crossFieldProblems(res: EndpointResource): FieldProblem[] {
   if (s.source.provider !== 'none' && !s.source.secretRef) {
     out.push({ field: 'spec.source.secretRef', message: `is required for provider "${s.source.provider}"` });
   }
+  if (s.source.verifyTokenKey && !s.source.secretRef) {
+    out.push({ field: 'spec.source.verifyTokenKey', message: 'needs spec.source.secretRef' });
+  }
   for (const f of ['eventIdFrom', 'eventTypeFrom'] as const) {
     const v = s.source[f];
     if (v && (v.header === undefined) === (v.jsonPointer === undefined)) {
@@ -61,9 +64,20 @@ function signingSecret(res: EndpointResource, namespace: string, lookup: SecretL
   return value;
 }
 
+/** The handshake token (spec.source.verifyTokenKey) from the secretRef Secret. */
+function verifyToken(res: EndpointResource, namespace: string, lookup: SecretLookup): string | undefined {
+  const key = res.spec.source.verifyTokenKey;
+  const ref = res.spec.source.secretRef;
+  if (!key || !ref) return undefined;
+  const value = lookup(namespace, ref.name, key);
+  if (!value) throw new ResolveError('spec.source.verifyTokenKey', `Secret "${namespace}/${ref.name}" has no key "${key}"`);
+  return value;
+}
+
 export function resolveEndpoint(res: EndpointResource, lookup: SecretLookup, now = new Date()): ResolvedEndpoint {
   const namespace = res.metadata.namespace ?? 'default';
   const signing = signingSecret(res, namespace, lookup);
+  const token = verifyToken(res, namespace, lookup);
   return {
     id: endpointId(namespace, res.metadata.name),
     namespace,
@@ -72,6 +86,7 @@ export function resolveEndpoint(res: EndpointResource, lookup: SecretLookup, now
     spec: res.spec,
     sourceSecrets: sourceSecrets(res, namespace, lookup),
     ...(signing ? { signingSecret: signing } : {}),
+    ...(token ? { verifyToken: token } : {}),
     updatedAt: now.toISOString(),
   };
 }

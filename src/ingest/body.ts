@@ -1,7 +1,9 @@
 // Checks on the raw body that come after the signature: the body is stored byte for byte and
-// need not be JSON, unless the endpoint reads values out of it (Stripe's id/type, a JSON-pointer
+// need not be JSON, unless the endpoint reads values out of it (a provider marked `json` in the
+// catalogue, such as Stripe, Linear or Mailgun, a JSON-pointer
 // event id or type, key ordering). Then it must be UTF-8 JSON, or nothing could be routed.
 import type { EndpointSpec } from '../domain/endpoint.ts';
+import { providerEntry } from '../domain/providers/index.ts';
 import { AppError } from '../errors/index.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -12,7 +14,7 @@ const DROPPED_HEADERS = new Set(['host', 'connection', 'content-length', 'transf
 
 export function needsJson(spec: EndpointSpec): boolean {
   const s = spec.source;
-  return s.provider === 'stripe' || spec.ordering.mode === 'key' ||
+  return providerEntry(s.provider).json === true || spec.ordering.mode === 'key' ||
     s.eventIdFrom?.jsonPointer !== undefined || s.eventTypeFrom?.jsonPointer !== undefined;
 }
 

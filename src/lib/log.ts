@@ -22,7 +22,7 @@ export function createLog(opts: {
       base: opts.name ? { role: opts.name } : {},
       redact: {
         paths: ['secret', '*.secret', 'secrets', '*.secrets', 'sourceSecrets', '*.sourceSecrets', 'signingSecret',
-          '*.signingSecret', 'body', '*.body', 'headers', '*.headers', 'apiKey', '*.apiKey', 'authorization',
+          '*.signingSecret', 'verifyToken', '*.verifyToken', 'body', '*.body', 'headers', '*.headers', 'apiKey', '*.apiKey', 'authorization',
           // ioredis errors carry the command's arguments (event bodies, response bodies).
           'err.command', '*.err.command', 'err.args', '*.err.args'],
         censor: '[redacted]',
@@ -60,36 +60,4 @@ function repeatKey(level: number, args: unknown[]): string {
   const msg = typeof first === 'string' ? first : String(second ?? '');
   const err = obj.err instanceof Error ? obj.err.message : String(obj.err ?? '');
   return [level, msg, err, obj.endpoint, obj.delivery, obj.file, obj.partition].join('|');
-}
-
-/**
- * Trouble reaching a dependency (Redis), logged once when it starts and once when it ends, however
- * many calls fail in between: during an outage every loop retries, and a line per retry would
- * bury everything else.
- */
-export interface OutageLog {
-  /** A call failed: the first failure of an outage is logged at warn, later ones are counted. */
-  fail(err: unknown, fields?: Record<string, unknown>): void;
-  /** A call succeeded: ends the outage, if any, with one line at info. */
-  ok(): void;
-}
-
-export function createOutageLog(log: Log, what: string, now: () => number = () => performance.now()): OutageLog {
-  let since: number | undefined;
-  let failures = 0;
-  return {
-    fail(err, fields = {}) {
-      failures++;
-      if (since !== undefined) return;
-      since = now();
-      const message = err instanceof Error ? err.message : String(err);
-      log.warn({ ...fields, err: message }, `${what}: Redis unreachable; retrying quietly until it answers`);
-    },
-    ok() {
-      if (since === undefined) return;
-      log.info({ downSeconds: Math.round((now() - since) / 100) / 10, failedCalls: failures }, `${what}: Redis answers again`);
-      since = undefined;
-      failures = 0;
-    },
-  };
 }

@@ -16,6 +16,14 @@ export interface NewEvent {
   dedupeWindowSeconds: number;
   partition: number;
   orderingKey: string | undefined;
+  /**
+   * What dedupe claims within the window (a duplicate if already held): the provider event id, or
+   * `sha256:<hex>` of the body; and a key only recorded for later claims (domain/event.ts
+   * dedupeKeys). Default: claim providerEventId.
+   */
+  dedupe?: { claim: string | undefined; record: string | undefined };
+  /** Lower-cased names of the headers that were verification material (hidden by the API). */
+  verificationHeaders?: readonly string[];
 }
 
 export interface AppendResult {
@@ -31,7 +39,8 @@ export async function appendEvent(redis: RedisClient, keys: Keys, e: NewEvent): 
     'rdIngest',
     [k.events],
     [e.eventId, e.eventType, e.providerEventId ?? '', e.receivedAt, JSON.stringify(e.headers), e.body, e.deliveryId,
-      e.maxAttempts, e.dedupeWindowSeconds, keys.wakeChannel, e.endpointId, e.partition, e.orderingKey ?? '', k.base],
+      e.maxAttempts, e.dedupeWindowSeconds, keys.wakeChannel, e.endpointId, e.partition, e.orderingKey ?? '', k.base,
+      e.dedupe ? e.dedupe.claim ?? '' : e.providerEventId ?? '', (e.verificationHeaders ?? []).join(','), e.dedupe?.record ?? ''],
   )) as [number, string, string];
   return { created: res[0] === 1, eventId: res[1], deliveryId: res[2] || undefined };
 }

@@ -7,9 +7,10 @@ import { partitionCount, type EndpointState, type ResolvedEndpoint } from '../do
 import { seal, unseal } from '../lib/crypto.ts';
 import { CONSUMER_GROUP, type Keys } from './keys.ts';
 
-interface StoredEndpoint extends Omit<ResolvedEndpoint, 'sourceSecrets' | 'signingSecret'> {
+interface StoredEndpoint extends Omit<ResolvedEndpoint, 'sourceSecrets' | 'signingSecret' | 'verifyToken'> {
   sourceSecrets: string[];
   signingSecret?: string;
+  verifyToken?: string;
 }
 
 export interface Registry {
@@ -29,6 +30,7 @@ export function createRegistry(redis: Redis, keys: Keys, secretKey: Buffer): Reg
       ...rest,
       sourceSecrets: ep.sourceSecrets.map((s) => seal(secretKey, s)),
       ...(ep.signingSecret ? { signingSecret: seal(secretKey, ep.signingSecret) } : {}),
+      ...(ep.verifyToken ? { verifyToken: seal(secretKey, ep.verifyToken) } : {}),
     };
     return JSON.stringify(stored);
   };
@@ -38,6 +40,7 @@ export function createRegistry(redis: Redis, keys: Keys, secretKey: Buffer): Reg
       ...stored,
       sourceSecrets: stored.sourceSecrets.map((s) => unseal(secretKey, s)),
       ...(stored.signingSecret ? { signingSecret: unseal(secretKey, stored.signingSecret) } : {}),
+      ...(stored.verifyToken ? { verifyToken: unseal(secretKey, stored.verifyToken) } : {}),
     };
   };
 

@@ -38,7 +38,7 @@ import { alive, parseJson, startRole, type RoleProcess } from '../support/role-p
 
 const SECRET_KEY = Buffer.alloc(32, 11).toString('base64');
 const LEASE_TTL_MS = 2000;
-const START_TIMEOUT_MS = 20_000;
+const START_TIMEOUT_MS = 60_000;
 const PAD = 'p'.repeat(120);
 
 const report = (line: string) => {

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { choosePartition, extractEventMeta } from '../../src/domain/event.ts';
 import { createSender } from '../../src/dispatch/sender.ts';
 import { startWorker } from '../../src/dispatch/worker.ts';
-import { createLog, createOutageLog } from '../../src/lib/log.ts';
+import { createOutageLog } from '../../src/lib/outage.ts';
 import { acquireLease } from '../../src/store/dispatch.ts';
 import { endpointHealth } from '../../src/store/health.ts';
 import { createRedis } from '../../src/store/redis.ts';
@@ -37,7 +37,7 @@ describe('outages without an operator (real redis-server, real receivers)', func
         done();
       },
     });
-    app = await startTestApp({ redisUrl: redis.url, roles: ['ingest', 'dispatcher'], log: createLog({ level: 'debug', destination: sink }) });
+    app = await startTestApp({ redisUrl: redis.url, roles: ['ingest', 'dispatcher'], config: { logLevel: 'debug' }, logTo: sink });
     client = new Redis(redis.url);
   });
   after(async function () {
@@ -179,7 +179,7 @@ describe('a delivery sent ahead whose claim Redis refused (real redis-server fro
       const worker = startWorker({
         shared: app.shared, redis: conn, sender: createSender({ allowedDestinations: ['127.0.0.0/8'] }), lease: { ...ref, owner: name, token },
         leaseValidUntil: () => started + TTL * 0.8, now: Date.now, random: Math.random, idlePollMs: 50, onLost: () => lost(),
-        outage: createOutageLog(app.shared.log, name),
+        outage: createOutageLog(app.shared.log, 'redis'),
       });
       stops.push(async () => {
         await worker.stop();
@@ -226,8 +226,7 @@ describe('a dispatcher during a Redis outage (real redis-server killed and resta
         done();
       },
     });
-    app = await startTestApp({ redisUrl: redis.url, roles: ['ingest', 'dispatcher'], config: { leaseTtlMs: 1500 },
-      log: createLog({ level: 'info', destination: sink }) });
+    app = await startTestApp({ redisUrl: redis.url, roles: ['ingest', 'dispatcher'], config: { leaseTtlMs: 1500, logLevel: 'info' }, logTo: sink });
   });
   after(async function () {
     await app?.close();
@@ -244,17 +243,17 @@ describe('a dispatcher during a Redis outage (real redis-server killed and resta
     await r.until((rs) => rs.length >= 3, 10_000);
     const before = lines.length;
     redis.signal('SIGKILL');
-    await waitFor(async () => lines.slice(before).some((l) => String(l.msg).includes('Redis unreachable')), 10_000, 'the outage is logged');
+    await waitFor(async () => lines.slice(before).some((l) => String(l.msg).includes('redis unavailable')), 10_000, 'the outage is logged');
     // Several lease rounds (every ttl/3 = 500 ms) and worker retries fail meanwhile.
     const down = Date.now();
     await waitFor(async () => Date.now() - down > 3000, 10_000, 'the outage has lasted a while');
     await redis.restart();
-    await waitFor(async () => lines.slice(before).some((l) => String(l.msg).includes('Redis answers again')), 15_000, 'the recovery is logged');
+    await waitFor(async () => lines.slice(before).some((l) => String(l.msg).includes('redis available again')), 15_000, 'the recovery is logged');
     const after = lines.slice(before);
-    const during = after.slice(0, after.findIndex((l) => String(l.msg).includes('Redis answers again')) + 1);
+    const during = after.slice(0, after.findIndex((l) => String(l.msg).includes('redis available again')) + 1);
     const loud = during.filter((l) => Number(l.level) >= 40).map((l) => l.msg);
-    expect(loud, 'warnings and errors while Redis was down').to.deep.equal(['dispatcher: Redis unreachable; retrying quietly until it answers']);
-    expect(after.filter((l) => String(l.msg).includes('Redis answers again'))).to.have.length(1);
+    expect(loud, 'warnings and errors while Redis was down').to.deep.equal(['redis unavailable: the dispatcher backs off and retries quietly until it is back']);
+    expect(after.filter((l) => String(l.msg).includes('redis available again'))).to.have.length(1);
     for (const ep of eps) await app.post(`/in/default/${ep.name}`, JSON.stringify({ n: 1 }));
     await r.until((rs) => rs.filter((x) => n(x.body) === 1).length >= 3, 15_000);
   });

@@ -33,7 +33,7 @@ const PATH = `/in/${ENDPOINT_ID}`;
 const CONCURRENCY = 8;
 const MAX_SENDS = 20_000;
 const REQUEST_TIMEOUT_MS = 10_000;
-const START_TIMEOUT_MS = 20_000;
+const START_TIMEOUT_MS = 60_000;
 const PHASE_TIMEOUT_MS = 30_000;
 const PADDING = 'x'.repeat(200);
 

@@ -16,7 +16,7 @@ import { waitFor } from '../support/wait.ts';
 const OP = 'crash-test-operator-key';
 const EVENTS = 5_000;
 const KEYS = 10;
-const START_TIMEOUT_MS = 30_000;
+const START_TIMEOUT_MS = 60_000;
 
 type ApiProcess = RoleProcess;
 

@@ -25,7 +25,7 @@ import { startReceiver } from '../support/receiver.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const EXAMPLES = join(ROOT, 'examples/endpoints');
-const START_TIMEOUT_MS = 30_000;
+const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
 const POLL_DEADLINE_MS = 10_000;
 const POLL_INTERVAL_MS = 50;

@@ -25,6 +25,11 @@ describe('controller: WebhookEndpoint (real kube-apiserver 1.20, real redis-serv
   const receivers = receiverPool();
   const k = (args: string[], input?: string) => env.kubectl(args, input);
   const stored = (id: string) => app.shared.registry.get(id);
+  const reconciles = async () => {
+    const m = app.shared.metrics.registry.getSingleMetric('redeliver_controller_reconciles_total');
+    const values = m ? (await m.get()).values : [];
+    return values.filter((v) => v.labels.kind === 'WebhookEndpoint').reduce((n, v) => n + v.value, 0);
+  };
 
   before(async function () {
     [env, redis] = await Promise.all([startKubeWithCrds(), startTestRedis()]);
@@ -62,8 +67,7 @@ describe('controller: WebhookEndpoint (real kube-apiserver 1.20, real redis-serv
     expect(table).to.match(/NAME\s+READY\s+MODE\s+BACKLOG\s+BLOCKED\s+AGE/);
     expect(table).to.match(/shopify-orders\s+True\s+key\s+0\s+False/);
     expect((await stored('default/shopify-orders'))?.spec.ordering.partitions).to.equal(8);
-    const events = await eventsFor(env, 'stripe-billing');
-    expect(events.map((e) => e.reason)).to.include('Registered');
+    await waitFor('Registered event', async () => (await eventsFor(env, 'stripe-billing')).some((e) => e.reason === 'Registered'));
   });
 
   it('refuses a schema violation at the API server with the field named', async function () {
@@ -146,14 +150,19 @@ describe('controller: WebhookEndpoint (real kube-apiserver 1.20, real redis-serv
     });
     expect(healed.status?.lastDeliveredAt).to.be.a('string');
     expect(healed.status).to.not.have.property('blockedDelivery');
-    const reasons = (await eventsFor(env, 'flaky')).map((e) => e.reason);
-    expect(reasons).to.include.members(['Unblocked', 'DestinationHealthy']);
+    // Events are written after the status they report, so they are awaited, not read once.
+    await waitFor('Unblocked and DestinationHealthy events', async () => {
+      const reasons = new Set((await eventsFor(env, 'flaky')).map((e) => e.reason));
+      return reasons.has('Unblocked') && reasons.has('DestinationHealthy');
+    });
   });
 
   it('writes status only when it changed', async function () {
     const before = await getObject(env, 'webhookendpoint', 'github-events');
-    // Several refresh periods (500 ms each) with nothing happening.
-    await new Promise((r) => setTimeout(r, 2000));
+    // Several status refreshes of this endpoint (each a reconcile, every 500 ms) with nothing
+    // happening: awaited through the controller's reconcile counter, not a fixed sleep.
+    const start = await reconciles();
+    await waitFor('four refresh rounds of every endpoint', async () => (await reconciles()) >= start + 4 * 5, 30_000);
     const after = await getObject(env, 'webhookendpoint', 'github-events');
     expect(after?.metadata.resourceVersion).to.equal(before?.metadata.resourceVersion);
   });

@@ -96,8 +96,11 @@ describe('controller: ReplayRequest (real kube-apiserver 1.20, real redis-server
       expect(o?.metadata.finalizers).to.deep.equal(['redeliver.io/finalizer']);
       expect(replayed().map((r) => r.headers['webhook-id'])).to.have.length(12);
       expect(replayed().map((r) => JSON.parse(r.body.toString()).n)).to.deep.equal([...Array(12).keys()]);
-      const reasons = (await eventsFor(env, name)).map((e) => e.reason);
-      expect(reasons).to.include.members(['Started', 'Succeeded']);
+      // Events are written after the status they report: awaited, not read once.
+      await waitFor('Started and Succeeded events', async () => {
+        const reasons = new Set((await eventsFor(env, name)).map((e) => e.reason));
+        return reasons.has('Started') && reasons.has('Succeeded');
+      });
     } finally {
       watcher.kill();
     }
@@ -139,7 +142,7 @@ describe('controller: ReplayRequest (real kube-apiserver 1.20, real redis-server
     const done = await waitPhase(name, 'Succeeded');
     // It ran with the spec it started with: all 12 events.
     expect(done.status).to.include({ matched: 12, delivered: 12, observedGeneration: 2 });
-    expect((await eventsFor(env, name)).map((e) => e.reason)).to.include('SpecChangeIgnored');
+    await waitFor('SpecChangeIgnored event', async () => (await eventsFor(env, name)).some((e) => e.reason === 'SpecChangeIgnored'));
   });
 
   it('cancels a running replay when its ReplayRequest is deleted, then lets the object go', async function () {

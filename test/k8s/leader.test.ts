@@ -59,6 +59,7 @@ describe('controller leader election (real kube-apiserver 1.20)', function () {
     expect(l.spec).to.include({ holderIdentity: 'ctl-a', leaseDurationSeconds: FAST.leaseDurationMs! / 1000 });
     ok(await k(['apply', '-f', '-'], JSON.stringify(webhookEndpoint('one', { source: { provider: 'none' }, destination: { url: 'http://127.0.0.1:9/x' } }))));
     await waitForCondition(env, 'webhookendpoint', 'one', 'Ready', 'True');
+    await waitFor('Registered event', async () => (await reporters('one', 'Registered')).length > 0);
     expect(await reporters('one', 'Registered')).to.deep.equal(['ctl-a']);
   });
 

@@ -2,7 +2,7 @@
 // random key prefix, and helpers to register endpoints and wait until the data plane sees them.
 import { loadConfig, type Config } from '../../src/config/index.ts';
 import type { ResolvedEndpoint } from '../../src/domain/endpoint.ts';
-import { createLog, type Log } from '../../src/lib/log.ts';
+import { createLog } from '../../src/lib/log.ts';
 import { createMetrics } from '../../src/metrics/index.ts';
 import { startProcess, type Role, type Running } from '../../src/process.ts';
 import { randomPrefix } from './redis.ts';
@@ -15,7 +15,14 @@ export interface TestApp extends Running {
   post(path: string, body: string | Buffer, headers?: Record<string, string>): Promise<{ status: number; json: Record<string, unknown> }>;
 }
 
-export async function startTestApp(opts: { redisUrl: string; roles?: Role[]; config?: Partial<Config>; prefix?: string; log?: Log }): Promise<TestApp> {
+export async function startTestApp(opts: {
+  redisUrl: string;
+  roles?: Role[];
+  config?: Partial<Config>;
+  prefix?: string;
+  /** Where log lines go (at `config.logLevel`); the default discards them. */
+  logTo?: NodeJS.WritableStream;
+}): Promise<TestApp> {
   const config = loadConfig({
     env: {},
     overrides: {
@@ -33,7 +40,7 @@ export async function startTestApp(opts: { redisUrl: string; roles?: Role[]; con
     config,
     roles: opts.roles ?? ['ingest'],
     standalone: false,
-    log: opts.log ?? createLog({ level: config.logLevel }),
+    log: createLog({ level: config.logLevel, ...(opts.logTo ? { destination: opts.logTo } : {}) }),
     metrics: createMetrics({ defaults: false }),
   });
   const { endpoints, registry } = running.shared;

@@ -68,7 +68,8 @@ export function startRole(
   };
   const tail = () => lines.join('\n');
   createInterface({ input: proc.stderr! }).on('line', keep);
-  const timeoutMs = opts.timeoutMs ?? 20_000;
+  // A bound to fail on, not a wait: generous, since a loaded 2-core machine starts Node slowly.
+  const timeoutMs = opts.timeoutMs ?? 60_000;
   return new Promise((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`${role} did not start within ${timeoutMs} ms:\n${tail()}`)), timeoutMs);
     // Reading every line also keeps the pipe drained, so the child never blocks on a full stdout.

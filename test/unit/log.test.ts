@@ -2,7 +2,8 @@
 // was held back), and a dependency's outage is one line when it starts and one when it ends.
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { createLog, createOutageLog } from '../../src/lib/log.ts';
+import { createLog } from '../../src/lib/log.ts';
+import { createOutageLog } from '../../src/lib/outage.ts';
 
 function capture() {
   const lines: Array<Record<string, unknown>> = [];
@@ -33,18 +34,16 @@ describe('log', function () {
   it('logs an outage once when it starts and once when it ends', function () {
     const { lines, stream } = capture();
     let t = 0;
-    const outage = createOutageLog(createLog({ level: 'info', destination: stream }), 'dispatcher', () => t);
-    outage.ok();
+    const outage = createOutageLog(createLog({ level: 'info', destination: stream }), 'redis', () => t, 'retrying quietly');
+    outage.succeeded();
     for (let i = 0; i < 100; i++) {
       t += 100;
-      outage.fail(new Error(`connect ECONNREFUSED (try ${i})`), { partition: i });
+      outage.failed(new Error(`connect ECONNREFUSED (try ${i})`), { partition: i });
     }
-    outage.ok();
-    outage.ok();
-    expect(lines.map((l) => [l.level, l.msg])).to.deep.equal([
-      [40, 'dispatcher: Redis unreachable; retrying quietly until it answers'],
-      [30, 'dispatcher: Redis answers again'],
-    ]);
-    expect(lines[1]).to.include({ failedCalls: 100, downSeconds: 9.9 });
+    outage.succeeded();
+    outage.succeeded();
+    expect(lines.map((l) => [l.level, l.msg])).to.deep.equal([[40, 'redis unavailable: retrying quietly'], [30, 'redis available again']]);
+    expect(lines[0]).to.include({ partition: 0, err: 'connect ECONNREFUSED (try 0)' });
+    expect(lines[1]).to.include({ failedRequests: 100, downMs: 9900 });
   });
 });

@@ -33,18 +33,24 @@ function verify(
   overrides: Partial<VerifyInput> & { body?: Buffer | string } = {},
 ): VerifyResult {
   const { body = BODY, ...rest } = overrides;
-  return verifySignature({
+  return sync(verifySignature({
     headers,
     body: Buffer.isBuffer(body) ? body : Buffer.from(body),
     secrets: [PLAIN_SECRET],
     source: source(provider),
     nowMs: NOW_MS,
     ...rest,
-  });
+  }));
+}
+
+/** Every scheme but PayPal's answers synchronously. */
+function sync(result: VerifyResult | Promise<VerifyResult>): VerifyResult {
+  if (result instanceof Promise) throw new Error('expected a synchronous verification');
+  return result;
 }
 
 function expectOk(result: VerifyResult): void {
-  expect(result).to.deep.equal({ ok: true });
+  expect(result.ok, JSON.stringify(result)).to.equal(true);
 }
 
 /** Asserts the reason, and that the message leaks none of the given secret or signature strings. */

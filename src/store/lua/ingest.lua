@@ -12,20 +12,24 @@
   ARGV[7] delivery id         ARGV[8] max attempts        ARGV[9] dedupe window seconds (0 = off)
   ARGV[10] wake channel       ARGV[11] endpoint id        ARGV[12] partition
   ARGV[13] ordering key ('' = none)   ARGV[14] key base `<prefix>:{endpoint}:`
+  ARGV[15] dedupe key ('' = none): the provider event id, or a body digest
+  ARGV[16] verification header names, comma-separated (stored as the event's `vh`)
+  ARGV[17] dedupe key only recorded (not checked) for later claims ('' = none)
 
   Returns { created (1|0), event id, delivery id }; on a duplicate, the original event id and ''.
 ]]
 local base = ARGV[14]
 local events, index, dkey = KEYS[1], base .. 'eventidx', base .. 'd:' .. ARGV[7]
-local dedupe_key = base .. 'dedupe:' .. ARGV[3]
+local dedupe_key = base .. 'dedupe:' .. ARGV[15]
 local stats = base .. 'stats'
 -- The same call run twice (ioredis resends a command whose reply was lost with the connection):
 -- the event id is new per request, so finding it in the index means this request is stored.
 if redis.call('HEXISTS', index, ARGV[1]) == 1 then
   return { 1, ARGV[1], ARGV[7] }
 end
--- Dedupe: claim the provider's id for this event in one step (SET NX GET answers the holder).
-if ARGV[3] ~= '' and tonumber(ARGV[9]) > 0 then
+-- Dedupe: claim the provider's id (or the body digest) for this event in one step (SET NX GET
+-- answers the holder). A recorded-only key (ARGV[17]) lets a later id-less copy find this event.
+if ARGV[15] ~= '' and tonumber(ARGV[9]) > 0 then
   local existing = redis.call('SET', dedupe_key, ARGV[1], 'NX', 'GET', 'EX', ARGV[9])
   if existing then
     redis.call('HINCRBY', stats, 'deduped', 1)
@@ -33,8 +37,12 @@ if ARGV[3] ~= '' and tonumber(ARGV[9]) > 0 then
   end
 end
 
+if ARGV[17] ~= '' and tonumber(ARGV[9]) > 0 then
+  redis.call('SET', base .. 'dedupe:' .. ARGV[17], ARGV[1], 'EX', ARGV[9])
+end
+
 local sid = redis.call('XADD', events, '*',
-  'id', ARGV[1], 'type', ARGV[2], 'pid', ARGV[3], 'at', ARGV[4], 'h', ARGV[5], 'b', ARGV[6])
+  'id', ARGV[1], 'type', ARGV[2], 'pid', ARGV[3], 'at', ARGV[4], 'h', ARGV[5], 'b', ARGV[6], 'vh', ARGV[16])
 redis.call('HSET', index, ARGV[1], sid)
 
 redis.call('HSET', dkey,
