@@ -1,7 +1,8 @@
 // The ceiling for bench/ingest.ts: the least an ingest can do — a Koa server that reads the raw
 // body and does one XADD of it per request, answering 202 once Redis has it. No signature check,
 // no dedupe, no delivery record. Run by the bench as a child process:
-//   REDIS_URL=redis://… PORT=… node bench/bare-koa.ts
+//   REDIS_URL=redis://… PORT=… [WAIT_REPLICAS=1] node bench/bare-koa.ts
+// With WAIT_REPLICAS, each XADD is followed by WAIT (the replicated acknowledgement's ceiling).
 // It prints one JSON line `{"msg":"listening","url":…}` once it accepts requests, and stops on
 // SIGTERM.
 import { createServer } from 'node:http';
@@ -15,6 +16,7 @@ if (!redisUrl) throw new Error('REDIS_URL is required');
 // Same client settings as Redeliver's (src/store/redis.ts), so only the work per request differs.
 const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
 const stream = `bare:${process.pid}:events`;
+const waitReplicas = Number(process.env.WAIT_REPLICAS ?? 0);
 
 const app = new Koa();
 app.use(async (ctx) => {
@@ -24,6 +26,7 @@ app.use(async (ctx) => {
   }
   const body = await getRawBody(ctx.req, { limit: 1024 * 1024 });
   const id = await redis.xadd(stream, '*', 'b', body);
+  if (waitReplicas > 0 && (await redis.wait(waitReplicas, 1000)) < waitReplicas) throw new Error('not replicated in time');
   ctx.status = 202;
   ctx.body = { id };
 });

@@ -5,7 +5,8 @@
 // warm-up, against:
 //   - the ceiling: bench/bare-koa.ts, a bare Koa server doing one XADD of the raw body per request;
 //   - Redeliver: the real process, `node src/main.ts ingest`;
-// each as a child process, each against its own fresh redis-server (AOF everysec, then always).
+// each as a child process, each against its own fresh redis-server (AOF everysec, then always, then
+// `replicated`: AOF everysec plus one replica, and WAIT 1 before each answer).
 // It prints req/s, p50 and p99 latency, errors and non-2xx answers (either would invalidate the
 // figure), and Redeliver as a percentage of the ceiling with the same fsync policy. Target: ≥ 90 %
 // with everysec.
@@ -36,7 +37,8 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const FSYNCS = (process.env.BENCH_FSYNC ?? 'everysec,always').split(',').map((s) => s.trim()) as Array<'everysec' | 'always'>;
+type Durability = 'everysec' | 'always' | 'replicated';
+const FSYNCS = (process.env.BENCH_FSYNC ?? 'everysec,always,replicated').split(',').map((s) => s.trim()) as Durability[];
 const PROFILE_DIR = process.env.BENCH_PROFILE;
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const TARGET_PERCENT = 90;
@@ -131,14 +133,30 @@ function startNode(nodeArgs: string[], env: Record<string, string>, readyMsg: st
   });
 }
 
-async function startRedis(fsync: 'everysec' | 'always'): Promise<RedisServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'redeliver-bench-'));
-  const server = await startRedisServer({ dataDir, fsync });
-  stops.push(async () => {
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  return server;
+async function startRedis(durability: Durability): Promise<RedisServer> {
+  const start = async (args: string[] = []) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'redeliver-bench-'));
+    const server = await startRedisServer({ dataDir, fsync: durability === 'always' ? 'always' : 'everysec', args });
+    stops.push(async () => {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    return server;
+  };
+  const master = await start();
+  if (durability !== 'replicated') return master;
+  // One replica on this host: WAIT then measures the replication round trip, not a network's.
+  await start(['--replicaof', '127.0.0.1', String(master.port)]);
+  const client = new Redis(master.url);
+  try {
+    for (let i = 0; !/connected_slaves:1/.test(await client.info('replication')); i++) {
+      if (i > 200) throw new Error('the replica did not connect');
+      await new Promise((ok) => setTimeout(ok, 50));
+    }
+  } finally {
+    await client.quit();
+  }
+  return master;
 }
 
 // ---- targets --------------------------------------------------------------------------------------
@@ -161,7 +179,7 @@ function profileArgs(target: string): string[] {
   return ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${target}-${Date.now()}.cpuprofile`];
 }
 
-async function startRedeliver(redis: RedisServer): Promise<Child> {
+async function startRedeliver(redis: RedisServer, durability: Durability): Promise<Child> {
   const client = new Redis(redis.url);
   await createRegistry(client, createKeys(PREFIX), Buffer.from(SECRET_KEY, 'base64')).put(githubEndpoint());
   await client.quit();
@@ -172,11 +190,13 @@ async function startRedeliver(redis: RedisServer): Promise<Child> {
     REDELIVER_PORT: String(await freePort()),
     REDELIVER_HOST: '127.0.0.1',
     REDELIVER_LOG_LEVEL: 'info',
+    ...(durability === 'replicated' ? { REDELIVER_REDIS_WAIT_REPLICAS: '1' } : {}),
   }, 'redeliver started');
 }
 
-async function startBareKoa(redis: RedisServer): Promise<Child> {
-  return startNode([...profileArgs('bare-koa'), join(ROOT, 'bench/bare-koa.ts')], { REDIS_URL: redis.url, PORT: String(await freePort()) }, 'listening');
+async function startBareKoa(redis: RedisServer, durability: Durability): Promise<Child> {
+  return startNode([...profileArgs('bare-koa'), join(ROOT, 'bench/bare-koa.ts')],
+    { REDIS_URL: redis.url, PORT: String(await freePort()), ...(durability === 'replicated' ? { WAIT_REPLICAS: '1' } : {}) }, 'listening');
 }
 
 /** Events stored by either target (Redeliver's event stream, or the bare server's one stream). */
@@ -253,9 +273,9 @@ interface Row {
   loadUs: number | undefined;
 }
 
-async function measure(target: string, fsync: 'everysec' | 'always', start: (r: RedisServer) => Promise<Child>): Promise<Row> {
+async function measure(target: string, fsync: Durability, start: (r: RedisServer, d: Durability) => Promise<Child>): Promise<Row> {
   const redis = await startRedis(fsync);
-  const child = await start(redis);
+  const child = await start(redis, fsync);
   const run = `${target}-${fsync}`.replace(/\W+/g, '-');
   const load = (duration: number, label: string) => {
     process.stderr.write(`  ${target} (${fsync}): ${label} ${duration} s…\n`);

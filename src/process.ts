@@ -8,7 +8,7 @@ import type Koa from 'koa';
 import type { RedisOptions } from 'ioredis';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from './config/index.ts';
-import { AppError } from './errors/index.ts';
+import { AppError, errorMessage } from './errors/index.ts';
 export type { RoleHandle, Shared } from './lib/runtime.ts';
 import { createController } from './controller/index.ts';
 import { createApiRole } from './api/role.ts';
@@ -24,6 +24,7 @@ import { createEndpointSync } from './controller/endpoint-sync.ts';
 import { createValidator } from './k8s/schema.ts';
 import { createKeys } from './store/keys.ts';
 import type { RoleHandle, Shared } from './lib/runtime.ts';
+import { redisTarget } from './store/connection.ts';
 import { createRedis, type RedisClient } from './store/redis.ts';
 import { createRegistry, createRegistryCache } from './store/registry.ts';
 
@@ -61,15 +62,19 @@ export async function startProcess(opts: {
 }): Promise<Running> {
   const { config, log } = opts;
   const redisServer: RedisServer | undefined = opts.standalone ? await startStandaloneRedis(config, log) : undefined;
-  const redisUrl = redisServer?.url ?? config.redisUrl;
-  if (!redisUrl) throw new Error('REDIS_URL (or REDELIVER_REDIS_URL) is required outside standalone mode');
+  // Read once (password and TLS files included), before anything connects.
+  const target = redisTarget(config, redisServer?.url ?? config.redisUrl);
   const secretKey = opts.standalone ? standaloneSecretKey(config) : config.secretKey;
   if (!secretKey) throw new Error('REDELIVER_SECRET_KEY is required outside standalone mode (32 bytes, base64)');
 
   const connections: RedisClient[] = [];
+  let lastRedisError: string | undefined;
   const connect = (name: string, extra: RedisOptions = {}) => {
-    const c = createRedis(redisUrl, { connectionName: `redeliver:${name}`, ...extra });
-    c.on('error', (err: Error) => log.debug({ conn: name, err: err.message }, 'redis connection error'));
+    const c = createRedis(target, { connectionName: `redeliver:${name}`, ...extra });
+    c.on('error', (err: Error) => {
+      lastRedisError = err.message;
+      log.debug({ conn: name, err: err.message }, 'redis connection error');
+    });
     connections.push(c);
     return c;
   };
@@ -78,6 +83,7 @@ export async function startProcess(opts: {
   const registry = createRegistry(redis, keys, Buffer.from(secretKey, 'base64'));
   const endpoints = createRegistryCache({ registry, subscriber: connect('registry'), keys });
   const metrics = opts.metrics ?? createMetrics();
+  metrics.watchRedis(() => redis.status === 'ready');
   const shared: Shared = { config, log, metrics, redis, keys, registry, endpoints, connect };
 
   const readiness: Readiness = {
@@ -91,7 +97,13 @@ export async function startProcess(opts: {
     ? await startFolderSource({ dir: config.endpointsDir, registry, validator, log,
       createSync: (target) => createEndpointSync({ registry, redis, keys, log, validator, plan: { refreshMs: 30_000, layoutQuietMs: 2_000 } }, target) })
     : undefined;
-  await endpoints.start();
+  await endpoints.start().catch(async (err: unknown) => {
+    // The first reads fail with "max retries"; the reason (TLS, AUTH, DNS) is the connection's.
+    await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+    folder?.close();
+    await redisServer?.stop();
+    throw lastRedisError && !errorMessage(err).includes(lastRedisError) ? new Error(`cannot use Redis: ${lastRedisError} (${errorMessage(err)})`, { cause: err }) : err;
+  });
   const handles = opts.roles.map((role) => FACTORIES[role](shared));
   for (const h of handles) await h.start?.();
 

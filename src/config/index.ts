@@ -13,6 +13,28 @@ export interface Config {
   redisUrl: string;
   /** Prefix of every Redis key (tests use a random one). */
   redisPrefix: string;
+  /**
+   * Redis Cluster seed nodes (`host:port`, a few are enough: the rest are discovered). When set,
+   * every connection is a cluster client and `redisUrl` is not used.
+   */
+  redisClusterNodes: string[];
+  /** Redis ACL user and password (a password in `redisUrl` works too; the file wins over both). */
+  redisUsername: string;
+  redisPassword: string;
+  /** File holding the password (a mounted Secret), read once at start; trailing newline ignored. */
+  redisPasswordFile: string;
+  /** TLS to Redis (also on with a `rediss://` URL). The files are PEM, read once at start. */
+  redisTls: boolean;
+  redisTlsCaFile: string;
+  redisTlsCertFile: string;
+  redisTlsKeyFile: string;
+  /**
+   * Replicated acknowledgement: ingest answers 2xx only after this many replicas acknowledged
+   * the write (Redis WAIT). 0 = off: the master's own AOF is the durability.
+   */
+  redisWaitReplicas: number;
+  /** How long ingest waits for those replicas before answering 503; below redisTimeoutMs. */
+  redisWaitTimeoutMs: number;
   host: string;
   port: number;
   logLevel: string;
@@ -48,6 +70,16 @@ export interface Config {
 export const DEFAULTS: Config = Object.freeze({
   redisUrl: '',
   redisPrefix: 'rd',
+  redisClusterNodes: [],
+  redisUsername: '',
+  redisPassword: '',
+  redisPasswordFile: '',
+  redisTls: false,
+  redisTlsCaFile: '',
+  redisTlsCertFile: '',
+  redisTlsKeyFile: '',
+  redisWaitReplicas: 0,
+  redisWaitTimeoutMs: 500,
   host: '0.0.0.0',
   port: 8080,
   logLevel: 'info',
@@ -107,6 +139,10 @@ function readConfigFile(path: string): Record<string, unknown> {
 function fromEnv(field: string, raw: string): unknown {
   const def = DEFAULTS[field as keyof Config];
   if (Array.isArray(def)) return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (typeof def === 'boolean') {
+    if (!/^(true|false|1|0)$/.test(raw.trim())) throw new ValidationError(envName(field), `must be true or false, got "${raw}"`);
+    return /^(true|1)$/.test(raw.trim());
+  }
   if (typeof def === 'number') {
     const n = Number(raw);
     if (raw.trim() === '' || !Number.isFinite(n)) throw new ValidationError(envName(field), `must be a number, got "${raw}"`);
@@ -129,9 +165,12 @@ function validate(c: Record<string, unknown>): Config {
     const v = c[f];
     if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new ValidationError(f, 'must be a list of strings');
   };
-  for (const f of ['redisUrl', 'redisPrefix', 'host', 'logLevel', 'secretKey', 'endpointsDir', 'dataDir', 'apiKeysFile', 'namespace']) str(f);
+  for (const f of ['redisUrl', 'redisPrefix', 'host', 'logLevel', 'secretKey', 'endpointsDir', 'dataDir', 'apiKeysFile', 'namespace',
+    'redisUsername', 'redisPassword', 'redisPasswordFile', 'redisTlsCaFile', 'redisTlsCertFile', 'redisTlsKeyFile']) str(f);
   int('port', 0, 65535);
   int('leaseTtlMs', 1000, 600_000);
+  int('redisWaitReplicas', 0, 16);
+  int('redisWaitTimeoutMs', 1, 60_000);
   int('redisTimeoutMs', 50, 60_000);
   int('headersTimeoutMs', 100, 600_000);
   int('requestTimeoutMs', 100, 3_600_000);
@@ -141,6 +180,8 @@ function validate(c: Record<string, unknown>): Config {
   }
   list('allowedDestinations');
   list('apiKeys');
+  list('redisClusterNodes');
+  validateRedis(c);
   if (c.fsync !== 'everysec' && c.fsync !== 'always') throw new ValidationError('fsync', 'must be "everysec" or "always"');
   if (!['auto', 'json', 'pretty'].includes(c.logFormat as string)) throw new ValidationError('logFormat', 'must be "auto", "json" or "pretty"');
   if (!/^[A-Za-z0-9_.-]+$/.test(c.redisPrefix as string)) throw new ValidationError('redisPrefix', 'may hold only letters, digits, "_", "." and "-"');
@@ -148,4 +189,20 @@ function validate(c: Record<string, unknown>): Config {
     throw new ValidationError('secretKey', 'must be 32 bytes, base64-encoded');
   }
   return c as unknown as Config;
+}
+
+/** The Redis connection settings that depend on each other (files are read in store/connection.ts). */
+function validateRedis(c: Record<string, unknown>): void {
+  if ((c.redisWaitReplicas as number) > 0 && (c.redisWaitTimeoutMs as number) >= (c.redisTimeoutMs as number)) {
+    // Past redisTimeoutMs ingest answers 503 anyway: a longer wait would only hold the request.
+    throw new ValidationError('redisWaitTimeoutMs', `must be below redisTimeoutMs (${String(c.redisTimeoutMs)})`);
+  }
+  if (typeof c.redisTls !== 'boolean') throw new ValidationError('redisTls', 'must be true or false');
+  for (const node of c.redisClusterNodes as string[]) {
+    if (!/^[^\s:/]+:\d{1,5}$/.test(node)) throw new ValidationError('redisClusterNodes', `"${node}" must be host:port`);
+  }
+  if (c.redisUrl !== '' && !/^rediss?:\/\//.test(c.redisUrl as string)) throw new ValidationError('redisUrl', 'must start with redis:// or rediss://');
+  if ((c.redisTlsCertFile === '') !== (c.redisTlsKeyFile === '')) {
+    throw new ValidationError(c.redisTlsCertFile === '' ? 'redisTlsCertFile' : 'redisTlsKeyFile', 'a client certificate needs both redisTlsCertFile and redisTlsKeyFile');
+  }
 }

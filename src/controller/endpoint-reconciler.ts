@@ -15,6 +15,7 @@ import type { Registry } from '../store/registry.ts';
 import type { PlanOptions } from './endpoint-plan.ts';
 import { createEndpointSync } from './endpoint-sync.ts';
 import { addFinalizerPatch, removeFinalizerPatch } from './finalizer.ts';
+import { createOwnWrites } from './own-writes.ts';
 import type { ReconcileResult } from './queue.ts';
 
 export interface EndpointReconcilerDeps {
@@ -33,6 +34,7 @@ export interface EndpointReconcilerDeps {
 
 export function createEndpointReconciler(deps: EndpointReconcilerDeps): (key: string) => Promise<ReconcileResult> {
   const seenGeneration = new Map<string, number>();
+  const writes = createOwnWrites<WebhookEndpointObject>();
 
   const readSecrets = async (res: WebhookEndpointObject): Promise<Map<string, SecretRead>> => {
     const ns = res.metadata.namespace;
@@ -50,26 +52,30 @@ export function createEndpointReconciler(deps: EndpointReconcilerDeps): (key: st
 
   const sync = createEndpointSync(deps, {
     secrets: readSecrets,
-    addFinalizer: (obj) =>
-      deps.client.patchObject<WebhookEndpointObject>(ENDPOINT_KIND, obj.metadata.namespace, obj.metadata.name, addFinalizerPatch(obj)),
+    async addFinalizer(obj) {
+      const after = await deps.client.patchObject<WebhookEndpointObject>(ENDPOINT_KIND, obj.metadata.namespace, obj.metadata.name, addFinalizerPatch(obj));
+      writes.wrote(obj, after);
+      return after;
+    },
     async removeFinalizer(obj) {
       const patch = removeFinalizerPatch(obj);
       if (patch) await deps.client.patchObject(ENDPOINT_KIND, obj.metadata.namespace, obj.metadata.name, patch).catch(ignore404);
     },
     event: (obj, eventType, reason, message) => deps.events.record(obj, eventType, reason, message),
     async status(obj, status) {
-      await deps.client.patchStatus(ENDPOINT_KIND, obj.metadata.namespace, obj.metadata.name, status).catch(ignore404);
+      writes.wrote(obj, await deps.client.patchStatus<WebhookEndpointObject>(ENDPOINT_KIND, obj.metadata.namespace, obj.metadata.name, status).catch(ignore404));
     },
   });
 
   return async (key) => {
     const { namespace, name } = splitKey(key);
-    const obj = deps.get(namespace, name);
-    if (!obj) {
+    const cached = deps.get(namespace, name);
+    if (!cached) {
       seenGeneration.delete(key);
       return {};
     }
-    const { requeueAfterMs, retry } = await sync(obj);
+    // The status this controller last wrote, while the cache has not caught up with it yet.
+    const { requeueAfterMs, retry } = await sync(writes.fresh(cached));
     return { ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}), ...(retry ? { retry: true } : {}) };
   };
 }

@@ -124,6 +124,7 @@ export function createController(shared: Shared, opts: ControllerOptions): Contr
     validator: createValidator('replayrequests.yaml', 'ReplayRequest'),
     engine: () => engine,
     pollMs: opts.replayPollMs ?? 1000,
+    onFinished: (phase) => metrics.replaysFinished.inc({ phase }),
   }));
 
   const startLeading = async () => {

@@ -116,7 +116,7 @@ const camel = (code: string) => code.replace(/(^|_)([a-z])/g, (_m, _s: string, c
 
 function fromEngine(res: ReplayRequestObject, e: EngineStatus): Target {
   const message = e.message || (e.phase === 'Running'
-    ? `${e.enqueueDone ? 'all' : 'so far'} ${e.matched} matched, ${e.enqueued} enqueued, ${e.delivered} delivered, ${e.failed} failed`
+    ? `${e.delivered} of ${e.matched} delivered, ${e.failed} failed, ${e.enqueued} enqueued`
     : e.phase);
   const now = engineSpec(res);
   const specIgnored = 'spec' in now && !sameJson(normalize(now.spec), normalize(e.spec))

@@ -10,6 +10,7 @@ import { REPLAY_KIND, splitKey, type ReplayRequestObject } from '../k8s/resource
 import type { ResourceValidator } from '../k8s/schema.ts';
 import type { ReplayEngine } from '../replay/engine.ts';
 import { addFinalizerPatch, removeFinalizerPatch } from './finalizer.ts';
+import { createOwnWrites } from './own-writes.ts';
 import type { ReconcileResult } from './queue.ts';
 import { planReplay, type ReplayAction, type ReplayObserved } from './replay-plan.ts';
 
@@ -23,16 +24,29 @@ export interface ReplayReconcilerDeps {
   get(namespace: string, name: string): ReplayRequestObject | undefined;
   pollMs: number;
   now?: () => Date;
+  /** Called when a status write moves the request into a final phase (metrics). */
+  onFinished?(phase: string): void;
+}
+
+const FINAL = new Set(['Succeeded', 'Failed', 'Cancelled']);
+
+/** The final phase a status write moves the request into, if it does. */
+function finalPhaseReached(obj: ReplayRequestObject, next: string | undefined): string | undefined {
+  return next && FINAL.has(next) && obj.status?.phase !== next ? next : undefined;
 }
 
 export function createReplayReconciler(deps: ReplayReconcilerDeps): (key: string) => Promise<ReconcileResult> {
   const now = deps.now ?? (() => new Date());
+  const writes = createOwnWrites<ReplayRequestObject>();
 
   const apply = async (engine: ReplayEngine, obj: ReplayRequestObject, action: ReplayAction): Promise<{ obj: ReplayRequestObject; startError?: ReplayObserved['startError'] }> => {
     const { namespace, name } = obj.metadata;
     switch (action.type) {
-      case 'addFinalizer':
-        return { obj: await deps.client.patchObject<ReplayRequestObject>(REPLAY_KIND, namespace, name, addFinalizerPatch(obj)) };
+      case 'addFinalizer': {
+        const after = await deps.client.patchObject<ReplayRequestObject>(REPLAY_KIND, namespace, name, addFinalizerPatch(obj));
+        writes.wrote(obj, after);
+        return { obj: after };
+      }
       case 'removeFinalizer': {
         const patch = removeFinalizerPatch(obj);
         if (patch) await deps.client.patchObject(REPLAY_KIND, namespace, name, patch).catch(ignore404);
@@ -55,9 +69,12 @@ export function createReplayReconciler(deps: ReplayReconcilerDeps): (key: string
       case 'event':
         await deps.events.record(obj, action.eventType, action.reason, action.message);
         return { obj };
-      case 'status':
-        await deps.client.patchStatus(REPLAY_KIND, namespace, name, action.status).catch(ignore404);
+      case 'status': {
+        writes.wrote(obj, await deps.client.patchStatus<ReplayRequestObject>(REPLAY_KIND, namespace, name, action.status).catch(ignore404));
+        const phase = finalPhaseReached(obj, action.status.phase);
+        if (phase) deps.onFinished?.(phase);
         return { obj };
+      }
     }
   };
 
@@ -65,8 +82,10 @@ export function createReplayReconciler(deps: ReplayReconcilerDeps): (key: string
     const engine = deps.engine();
     if (!engine) return { retry: true };
     const { namespace, name } = splitKey(key);
-    let obj = deps.get(namespace, name);
-    if (!obj) return {};
+    const cached = deps.get(namespace, name);
+    if (!cached) return {};
+    // The status this controller last wrote, while the cache has not caught up with it yet.
+    let obj = writes.fresh(cached);
     let startError: ReplayObserved['startError'];
     let started = false;
     let result: ReconcileResult = {};

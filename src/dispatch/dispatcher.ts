@@ -12,6 +12,7 @@ import { createOutageLog } from '../lib/outage.ts';
 import type { RoleHandle, Shared } from '../lib/runtime.ts';
 import { errorMessage } from '../errors/index.ts';
 import { acquireLease, parseOwnerWake, releaseLease, type Lease, type OwnerWake } from '../store/dispatch.ts';
+import { heartbeat, holdRetentionLease, leaveMembership, subscribeWakes, unsubscribeAll } from '../store/membership.ts';
 import type { RedisClient } from '../store/redis.ts';
 import { reportBacklog } from './backlog.ts';
 import { applyRetention } from './retention.ts';
@@ -62,17 +63,7 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
   // Dispatch loops back off and retry while Redis is down: one line when it starts, one when it ends.
   const outage = createOutageLog(shared.log, 'redis', Date.now, 'the dispatcher backs off and retries quietly until it is back');
 
-  const members = async (): Promise<string[]> => {
-    const t = now();
-    await shared.redis.hset(shared.keys.dispatchers, id, t);
-    const all = await shared.redis.hgetall(shared.keys.dispatchers);
-    const live: string[] = [];
-    for (const [m, beat] of Object.entries(all)) {
-      if (t - Number(beat) <= ttl) live.push(m);
-      else if (t - Number(beat) > ttl * 10) await shared.redis.hdel(shared.keys.dispatchers, m);
-    }
-    return live;
-  };
+  const members = (): Promise<string[]> => heartbeat(shared.redis, shared.keys, id, now(), ttl);
 
   // Partitions being given up: their worker finishes its attempt in flight, then the lease is
   // released. Not awaited by the tick, so one slow request never delays the renewal of others.
@@ -163,8 +154,7 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
 
   const retention = async () => {
     const every = opts.retentionEveryMs ?? 60_000;
-    const mine = await shared.redis.set(shared.keys.retentionLease, id, 'PX', every * 2, 'NX');
-    if (mine !== 'OK' && (await shared.redis.get(shared.keys.retentionLease)) !== id) return;
+    if (!(await holdRetentionLease(shared.redis, shared.keys, id, every * 2))) return;
     for (const ep of shared.endpoints.all()) {
       const removed = await applyRetention(shared, ep, now());
       if (removed > 0) shared.log.info({ endpoint: ep.id, removed }, 'retention: old events removed');
@@ -183,7 +173,6 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
       // auto-pipelining would hold every call until the next tick (measured: ~2x per call).
       redis = shared.connect('dispatch', { enableAutoPipelining: false });
       subscriber = shared.connect('dispatch-wake');
-      const ownChannel = shared.keys.ownerWakeChannel(id);
       subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
         if (channel.toString() === shared.keys.wakeChannel) {
           owned.get(message.toString())?.worker.wake();
@@ -198,7 +187,7 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
         }
         owned.get(wake.partition)?.worker.wake(wake.delivery);
       });
-      await subscriber.subscribe(shared.keys.wakeChannel, ownChannel);
+      await subscribeWakes(subscriber, shared.keys, id);
       shared.endpoints.onChange(() => {
         if (!closed) schedule();
         for (const o of owned.values()) o.worker.wake();
@@ -217,8 +206,8 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
       await ticking;
       for (const k of [...owned.keys()]) drop(k, true);
       await Promise.all(draining.values());
-      await shared.redis.hdel(shared.keys.dispatchers, id).catch(() => undefined);
-      await subscriber?.unsubscribe().catch(() => undefined);
+      await leaveMembership(shared.redis, shared.keys, id).catch(() => undefined);
+      if (subscriber) await unsubscribeAll(subscriber).catch(() => undefined);
       await sender?.close();
       await redis?.quit().catch(() => undefined);
     },

@@ -165,7 +165,7 @@ export function startWorker(d: WorkerDeps): Worker {
    * Whether what was just written to Redis has left this process (not queued while reconnecting,
    * nor buffered in the socket): only then may a delivery be sent before Redis answers its claim.
    */
-  const written = () => d.redis.status === 'ready' && d.redis.stream.writableLength === 0;
+  const written = () => d.redis.written();
 
   const step = async (answer: Step): Promise<Step | undefined> => {
     switch (answer.type) {

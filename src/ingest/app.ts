@@ -158,6 +158,7 @@ function findEndpoint(deps: IngestDeps, id: string): ResolvedEndpoint {
     throw new AppError('endpoint_not_found', `no endpoint "${id}"`, 404);
   }
   if (endpoint.spec.state !== 'active') {
+    deps.metrics.ingestRequests.inc({ endpoint: id, outcome: 'endpoint_not_active' });
     throw new AppError('endpoint_not_active', `endpoint "${id}" is ${endpoint.spec.state}`, 410);
   }
   return endpoint;

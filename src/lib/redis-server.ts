@@ -13,6 +13,8 @@ export interface RedisServerOptions {
   binary?: string;
   /** Clients must AUTH with it (kept in a 0600 config file, never on the command line). */
   password?: string;
+  /** More redis-server arguments, after the defaults (a later one wins): cluster, TLS, ACL users. */
+  args?: string[];
 }
 
 export interface RedisServer {
@@ -60,7 +62,7 @@ export async function startRedisServer(opts: RedisServerOptions): Promise<RedisS
   if (opts.password !== undefined) writeFileSync(conf, `requirepass "${opts.password.replace(/["\\]/g, '')}"\n`, { mode: 0o600 });
   const args = [...(opts.password !== undefined ? [conf] : []), '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
     '--appendonly', 'yes', '--appendfsync', opts.fsync ?? 'everysec', '--appendfilename', 'redeliver.aof',
-    '--protected-mode', 'yes', '--loglevel', 'notice', '--daemonize', 'no'];
+    '--protected-mode', 'yes', '--loglevel', 'notice', '--daemonize', 'no', ...(opts.args ?? [])];
   let child: ChildProcess | undefined;
 
   const launch = async () => {

@@ -1,14 +1,31 @@
 // One prom-client registry per process, created by the entry point and passed down (no global
-// default registry). Names follow redeliver_<component>_<what>_<unit>; labels stay low-cardinality:
-// endpoint (namespace/name), outcome, reason, classification.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+// default registry). Names follow redeliver_<component>_<what>_<unit> in base units (seconds,
+// bytes); counters end in _total, gauges never do; every metric has HELP. Labels stay bounded:
+// endpoint (namespace/name, one per WebhookEndpoint; "unknown" for paths that name none), outcome
+// and reason (error codes, a closed set), classification (a closed set), phase, change, via.
+// `promtool check metrics` passes on every role's scrape (test/packaging/prometheus.test.ts).
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectRuntimeMetrics } from './runtime.ts';
 
 export function createMetrics(opts: { defaults?: boolean } = {}) {
   const registry = new Registry();
-  if (opts.defaults !== false) collectDefaultMetrics({ register: registry, prefix: 'redeliver_process_' });
+  if (opts.defaults !== false) collectRuntimeMetrics(registry);
   const registers = [registry];
+  let redisReady: () => boolean = () => false;
   return {
     registry,
+    /** Tells the redis_connected gauge how to read the connection state (the entry point wires it). */
+    watchRedis(ready: () => boolean) {
+      redisReady = ready;
+    },
+    redisConnected: new Gauge({
+      name: 'redeliver_redis_connected',
+      help: '1 while this process has a ready connection to Redis, 0 while it is down or reconnecting.',
+      registers,
+      collect() {
+        this.set(redisReady() ? 1 : 0);
+      },
+    }),
     ingestRequests: new Counter({
       name: 'redeliver_ingest_requests_total',
       help: 'Inbound webhook requests by endpoint and outcome (accepted, duplicate, rejected reason).',
@@ -17,7 +34,7 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
     }),
     ingestDuration: new Histogram({
       name: 'redeliver_ingest_request_duration_seconds',
-      help: 'Time from request start to the answer, for accepted events.',
+      help: 'Seconds from request start to the answer, for accepted events.',
       labelNames: ['endpoint'] as const,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
@@ -36,7 +53,7 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
     }),
     dispatchDeliveries: new Counter({
       name: 'redeliver_dispatch_deliveries_total',
-      help: 'Delivery attempts by endpoint and outcome (delivered, retry, failed, deadlettered, blocked).',
+      help: 'Delivery attempts by endpoint and outcome: delivered, retry, block (exhausted, scope blocked) or deadletter (exhausted, set aside).',
       labelNames: ['endpoint', 'outcome'] as const,
       registers,
     }),
@@ -54,7 +71,7 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
     }),
     dispatchAttemptDuration: new Histogram({
       name: 'redeliver_dispatch_attempt_duration_seconds',
-      help: 'Duration of one outbound attempt, by classification.',
+      help: 'Seconds one outbound attempt took, by classification.',
       labelNames: ['endpoint', 'classification'] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
@@ -67,13 +84,25 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
     }),
     dispatchOldestPending: new Gauge({
       name: 'redeliver_dispatch_oldest_pending_seconds',
-      help: 'Age of the oldest queued delivery, per endpoint.',
+      help: 'Age in seconds of the oldest queued delivery, per endpoint (from the partitions this dispatcher owns).',
       labelNames: ['endpoint'] as const,
       registers,
     }),
     dispatchBlockedPartitions: new Gauge({
       name: 'redeliver_dispatch_blocked_partitions',
       help: 'Partitions stopped by an exhausted delivery (onExhausted: block), per endpoint.',
+      labelNames: ['endpoint'] as const,
+      registers,
+    }),
+    dispatchPartitions: new Gauge({
+      name: 'redeliver_dispatch_partitions',
+      help: 'Partitions of each active endpoint, as this dispatcher sees the registry (the same on every dispatcher).',
+      labelNames: ['endpoint'] as const,
+      registers,
+    }),
+    dispatchOwnedPartitions: new Gauge({
+      name: 'redeliver_dispatch_owned_partitions',
+      help: 'Partitions of each active endpoint whose lease this dispatcher holds; sum() across dispatchers below redeliver_dispatch_partitions means some are unowned.',
       labelNames: ['endpoint'] as const,
       registers,
     }),

@@ -14,7 +14,7 @@ import type { Log } from '../lib/log.ts';
 import type { Keys } from '../store/keys.ts';
 import { scanEventMetas, type EventMeta } from '../store/listing.ts';
 import type { RedisClient } from '../store/redis.ts';
-import { markHoldReleased, releaseHold, replayBatch, replayLease, transitionReplay, type ReplayState } from '../store/replays.ts';
+import { markHoldReleased, releaseHold, replayBatch, replayLease, replayState, setReplaySelected, transitionReplay, type ReplayState } from '../store/replays.ts';
 import { chunkSize, compileSelector, planChunks, type ReplaySpec } from './spec.ts';
 
 export interface DriverDeps {
@@ -71,7 +71,7 @@ export async function driveReplay(d: DriverDeps, replayId: string, endpointId: s
 
 /** One step; false when there is nothing more for this driver to do. */
 async function step(d: DriverDeps, replayId: string, endpointId: string, holds: () => boolean): Promise<boolean> {
-  const s = await d.redis.hgetall(d.keys.endpoint(endpointId).replay(replayId));
+  const s = await replayState(d.redis, d.keys, endpointId, replayId);
   if (!s.id) return false;
   if (s.phase !== 'Running') {
     await settleHold(d, s);
@@ -80,6 +80,11 @@ async function step(d: DriverDeps, replayId: string, endpointId: string, holds: 
   const ep = d.endpoint(endpointId);
   if (!ep) {
     await transitionReplay(d.redis, d.keys, endpointId, replayId, 'fail', `endpoint "${endpointId}" no longer exists`);
+    return true;
+  }
+  if (s.enqueue_done !== '1' && s.selected === undefined) {
+    const selected = await countSelection(d, s, ep.id, holds);
+    if (selected !== undefined) await setReplaySelected(d.redis, d.keys, ep.id, replayId, selected);
     return true;
   }
   if (s.enqueue_done !== '1') {
@@ -103,6 +108,28 @@ async function readWindow(d: DriverDeps, s: ReplayState, endpointId: string): Pr
   const first = cursor === '' ? (s.scan_start ?? '-') : `(${cursor}`;
   const window = await scanEventMetas(d.redis, d.keys, endpointId, 'fwd', first, scanEnd, d.batchSize);
   return { window, last: window.length < d.batchSize || window.at(-1)?.sid === scanEnd };
+}
+
+/**
+ * Counts what the selector picks over the whole scan range (fixed at creation), before anything
+ * is enqueued, so `matched` is a total from the start and progress (delivered of matched) reads
+ * against it. Undefined when this driver lost the replay meanwhile.
+ */
+async function countSelection(d: DriverDeps, s: ReplayState, endpointId: string, holds: () => boolean): Promise<number | undefined> {
+  const scanEnd = s.scan_end ?? '';
+  if (scanEnd === '') return 0;
+  const spec = JSON.parse(s.spec ?? '{}') as ReplaySpec;
+  const match = compileSelector(spec.selector ?? {});
+  let first = s.scan_start ?? '-';
+  let selected = 0;
+  for (;;) {
+    if (!holds()) return undefined;
+    const window = await scanEventMetas(d.redis, d.keys, endpointId, 'fwd', first, scanEnd, d.batchSize);
+    selected += window.filter((e) => match(e)).length;
+    const last = window.at(-1);
+    if (!last || window.length < d.batchSize || last.sid === scanEnd) return selected;
+    first = `(${last.sid}`;
+  }
 }
 
 /** Scans one window and enqueues what the selector picks, batch by batch. */

@@ -17,7 +17,7 @@ import type { ResolvedEndpoint } from '../domain/endpoint.ts';
 import type { Log } from '../lib/log.ts';
 import type { Keys } from '../store/keys.ts';
 import type { RedisClient } from '../store/redis.ts';
-import { createReplay, getReplay, replayIndex, transitionReplay } from '../store/replays.ts';
+import { createReplay, getReplay, replayIndex, replayPhase, replayState, transitionReplay } from '../store/replays.ts';
 import { driveReplay, settleHold, type DriverDeps } from './driver.ts';
 import { parseEndpointRef, scanRange, type ReplaySpec } from './spec.ts';
 import { toStatus, type ReplayStatus } from './status.ts';
@@ -91,14 +91,14 @@ export function createReplayEngine(deps: ReplayEngineDeps): ReplayEngine {
   const sweep = async () => {
     const index = await replayIndex(redis, keys);
     const ids = Object.keys(index);
-    const states = await Promise.all(ids.map((id) => redis.hmget(keys.endpoint(index[id]!).replay(id), 'phase', 'pause_live', 'hold_released')));
+    const states = await Promise.all(ids.map((id) => replayPhase(redis, keys, index[id]!, id)));
     for (const [i, id] of ids.entries()) {
       const [phase, pauseLive, released] = states[i]!;
       const ep = index[id]!;
       if (phase === 'Running') kick(id, ep);
       else if (pauseLive === '1' && released !== '1') {
         // A hold left behind by a process that died between the end of its replay and the release.
-        const s = await redis.hgetall(keys.endpoint(ep).replay(id));
+        const s = await replayState(redis, keys, ep, id);
         await settleHold(driver, s);
       }
     }

@@ -8,7 +8,7 @@ export interface ReplayStatus {
   spec: ReplaySpec;
   phase: ReplayPhase;
   message: string;
-  /** Events the selector chose so far (final once `enqueueDone`). */
+  /** Events the selector picks in the replay's range: counted before the first batch, so a total. */
   matched: number;
   /** New deliveries created. */
   enqueued: number;
@@ -46,7 +46,8 @@ export function toStatus(s: ReplayState): ReplayStatus {
     spec,
     phase: (s.phase ?? 'Pending') as ReplayPhase,
     message: s.message ?? '',
-    matched: num(s.matched),
+    // Until the count is stored (the first moments of a replay), what the batches matched so far.
+    matched: s.selected !== undefined ? num(s.selected) : num(s.matched),
     enqueued: num(s.enqueued),
     skipped: num(s.skipped),
     delivered: num(s.delivered),

@@ -14,7 +14,7 @@ import { AppError } from '../errors/index.ts';
 import { startRedisServer, type RedisServer } from '../lib/redis-server.ts';
 
 export async function startStandaloneRedis(config: Config, log: Log): Promise<RedisServer | undefined> {
-  if (config.redisUrl) return undefined;
+  if (config.redisUrl || config.redisClusterNodes.length > 0) return undefined;
   privateDataDir(config.dataDir);
   const unlock = lockDataDir(config.dataDir);
   let server: RedisServer;

@@ -73,3 +73,18 @@ export async function endpointHealth(redis: RedisClient, keys: Keys, ep: Resolve
     counters,
   };
 }
+
+/**
+ * One partition's backlog for the dispatcher's gauges: queued entries plus the front list, the
+ * enqueue time (ms) of the oldest queued entry (its stream id), and whether it is blocked.
+ */
+export async function partitionBacklog(redis: RedisClient, keys: Keys, endpointId: string, partition: number) {
+  const k = keys.endpoint(endpointId);
+  const [queued, front, first, blocked] = await Promise.all([
+    redis.xlen(k.queue(partition)),
+    redis.llen(k.front(partition)),
+    redis.xrange(k.queue(partition), '-', '+', 'COUNT', 1),
+    redis.hexists(k.blocked, String(partition)),
+  ]);
+  return { backlog: queued + front, oldestQueuedMs: idMs(first[0]?.[0]), blocked: blocked === 1 };
+}

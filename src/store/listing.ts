@@ -204,6 +204,11 @@ export interface StoredEvent {
   body: Buffer;
 }
 
+/** The id of an event's latest delivery (its first, or the newest resend or replay of it). */
+export async function latestDeliveryId(redis: RedisClient, keys: Keys, endpointId: string, eventId: string): Promise<string | null> {
+  return redis.hget(keys.endpoint(endpointId).latestDelivery, eventId);
+}
+
 /** Which endpoint holds an event id (ids are global; events live under their endpoint's tag). */
 export async function locateEvent(redis: RedisClient, keys: Keys, eventId: string, endpoints: string[]): Promise<{ endpointId: string; sid: string } | undefined> {
   const sids = await Promise.all(endpoints.map((ep) => redis.hget(keys.endpoint(ep).eventIndex, eventId)));

@@ -2,10 +2,10 @@
 // the data plane reads. Secrets are sealed before they are written. Readers keep an in-memory
 // copy refreshed by a pub/sub hint and a periodic full reload, so the hot path never waits on
 // Redis for configuration and a missed message costs at most one reload interval.
-import type { Redis } from 'ioredis';
 import { partitionCount, type EndpointState, type ResolvedEndpoint } from '../domain/endpoint.ts';
 import { seal, unseal } from '../lib/crypto.ts';
 import { CONSUMER_GROUP, type Keys } from './keys.ts';
+import type { RedisCommands } from './redis.ts';
 
 interface StoredEndpoint extends Omit<ResolvedEndpoint, 'sourceSecrets' | 'signingSecret' | 'verifyToken'> {
   sourceSecrets: string[];
@@ -23,7 +23,7 @@ export interface Registry {
   ensureGroups(endpoint: ResolvedEndpoint): Promise<void>;
 }
 
-export function createRegistry(redis: Redis, keys: Keys, secretKey: Buffer): Registry {
+export function createRegistry(redis: RedisCommands, keys: Keys, secretKey: Buffer): Registry {
   const encode = (ep: ResolvedEndpoint): string => {
     const { operatorPaused: _kept, ...rest } = ep;
     const stored: StoredEndpoint = {
@@ -76,11 +76,10 @@ export function createRegistry(redis: Redis, keys: Keys, secretKey: Buffer): Reg
   return {
     async put(ep) {
       await ensureGroups(ep);
-      await redis
-        .multi()
-        .hset(keys.endpoint(ep.id).endpoint, 'config', encode(ep), 'state', ep.spec.state, 'generation', ep.generation)
-        .sadd(keys.endpointIndex, ep.id)
-        .exec();
+      // Two commands, not one MULTI: the index is a global key, in another slot on a cluster. The
+      // entry first, so an id in the index always has one (get() skips an id without it).
+      await redis.hset(keys.endpoint(ep.id).endpoint, 'config', encode(ep), 'state', ep.spec.state, 'generation', ep.generation);
+      await redis.sadd(keys.endpointIndex, ep.id);
       await redis.publish(keys.registryChannel, ep.id);
     },
     setState: (id, state) => update(id, (ep) => (ep.spec.state = state)),
@@ -111,7 +110,7 @@ export interface RegistryCache {
 
 export function createRegistryCache(opts: {
   registry: Registry;
-  subscriber: Redis;
+  subscriber: RedisCommands;
   keys: Keys;
   reloadMs?: number;
 }): RegistryCache {

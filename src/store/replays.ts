@@ -4,7 +4,9 @@
 //
 // State hash fields: id, endpoint_id, spec (JSON), phase (Running|Succeeded|Failed|Cancelled),
 // cursor (last events-stream id scanned, '' before the first batch), scan_start / scan_end (the
-// stream ids the scan covers, fixed at creation), matched, enqueued, skipped, delivered, failed
+// stream ids the scan covers, fixed at creation), selected (events the selector picks in that
+// range, counted before the first batch so progress reads against a total), matched, enqueued,
+// skipped, delivered, failed
 // (the last two are moved by the dispatcher's finish script), enqueue_done ('1' once the scan is
 // complete), pause_live ('1'/'0'), hold_released ('1' once a pauseLive hold was let go),
 // created_at, started_at, completed_at, updated_at, message.
@@ -56,6 +58,16 @@ export async function getReplay(redis: RedisClient, keys: Keys, replayId: string
   return s.id ? s : undefined;
 }
 
+/** One replay's state hash (empty when it is gone). */
+export async function replayState(redis: RedisClient, keys: Keys, endpointId: string, replayId: string): Promise<ReplayState> {
+  return redis.hgetall(keys.endpoint(endpointId).replay(replayId));
+}
+
+/** The fields the replay engine's sweep looks at: phase, pause_live, hold_released. */
+export async function replayPhase(redis: RedisClient, keys: Keys, endpointId: string, replayId: string): Promise<Array<string | null>> {
+  return redis.hmget(keys.endpoint(endpointId).replay(replayId), 'phase', 'pause_live', 'hold_released');
+}
+
 /** Every replay in the index: replay id → endpoint id. */
 export async function replayIndex(redis: RedisClient, keys: Keys): Promise<Record<string, string>> {
   return redis.hgetall(keys.replays);
@@ -89,6 +101,16 @@ export async function transitionReplay(
   if (reply[0] === 'ok') return { type: 'ok', phase: String(reply[1]) };
   if (reply[0] === 'not_running') return { type: 'not_running', phase: String(reply[1]) };
   return { type: 'not_done' };
+}
+
+/**
+ * Records how many events the replay's selector picks in its range (counted once, before the first
+ * batch). HSETNX: drivers that counted the same fixed range agree, and the first count stays.
+ */
+export async function setReplaySelected(redis: RedisClient, keys: Keys, endpointId: string, replayId: string, selected: number): Promise<void> {
+  const state = keys.endpoint(endpointId).replay(replayId);
+  // Only on a replay that still exists: a state hash of one field would be a stray key.
+  if (await redis.hexists(state, 'phase')) await redis.hsetnx(state, 'selected', selected);
 }
 
 /** Acquires or renews (true) the lease of the process driving a replay, or releases it. */

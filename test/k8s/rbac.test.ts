@@ -1,5 +1,5 @@
 // The controller's RBAC is enough, and no more than that: the API server runs with
-// --authorization-mode=RBAC, deploy/rbac.yaml is applied, and a controller authenticated with a
+// --authorization-mode=RBAC, deploy/base/rbac.yaml is applied, and a controller authenticated with a
 // real token of the `redeliver` ServiceAccount (TokenRequest) registers endpoints, writes status
 // and Events, holds its Lease, finalizes deletions and runs a replay. The chart's controller rules
 // are checked to be the same as deploy/'s.
@@ -14,7 +14,7 @@ import type { KubeTestEnv } from '../support/kube.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
 import { eventsFor, getObject, kubeConfigOf, ok, startController, startKubeWithCrds, SUITE_TIMEOUT_MS, waitFor, waitForCondition, webhookEndpoint } from './support.ts';
 
-const SA = 'system:serviceaccount:redeliver-system:redeliver';
+const SA = 'system:serviceaccount:redeliver-system:redeliver-controller';
 
 interface Rule {
   apiGroups: string[];
@@ -51,7 +51,7 @@ function chartRbacWithDefaults(): RbacDoc[] {
   return parseAllDocuments(out.join('\n')).map((d) => d.toJS() as RbacDoc).filter((d) => d && d.kind);
 }
 
-describe('controller RBAC: deploy/rbac.yaml on an RBAC-enforcing API server (real kube-apiserver 1.20)', function () {
+describe('controller RBAC: deploy/base/rbac.yaml on an RBAC-enforcing API server (real kube-apiserver 1.20)', function () {
   this.timeout(SUITE_TIMEOUT_MS);
   let env: KubeTestEnv;
   let redis: TestRedis;
@@ -64,12 +64,12 @@ describe('controller RBAC: deploy/rbac.yaml on an RBAC-enforcing API server (rea
   before(async function () {
     [env, redis] = await Promise.all([startKubeWithCrds({ rbac: true }), startTestRedis()]);
     app = await startTestApp({ redisUrl: redis.url, roles: ['ingest', 'dispatcher'] });
-    ok(await k(['apply', '-n', 'redeliver-system', '-f', 'deploy/rbac.yaml']));
+    ok(await k(['apply', '-n', 'redeliver-system', '-f', 'deploy/base/serviceaccounts.yaml', '-f', 'deploy/base/rbac.yaml']));
     // A bound ServiceAccount token from the TokenRequest API (no token controller runs here). Not
     // `kubectl create token`: a kubectl as old as the server (1.20) does not have it.
     const core = kubeConfigOf(env.kubeconfig).makeApiClient(CoreV1Api);
     const request = await core.createNamespacedServiceAccountToken({
-      name: 'redeliver', namespace: 'redeliver-system', body: { spec: { audiences: [], expirationSeconds: 3600 } },
+      name: 'redeliver-controller', namespace: 'redeliver-system', body: { spec: { audiences: [], expirationSeconds: 3600 } },
     });
     const token = request.status?.token ?? '';
     expect(token).to.not.equal('');
@@ -121,7 +121,7 @@ describe('controller RBAC: deploy/rbac.yaml on an RBAC-enforcing API server (rea
   });
 
   it('has the same controller rules in the Helm chart (default values) as in deploy/', function () {
-    const deploy = parseAllDocuments(readFileSync('deploy/rbac.yaml', 'utf8')).map((d) => d.toJS() as RbacDoc);
+    const deploy = parseAllDocuments(readFileSync('deploy/base/rbac.yaml', 'utf8')).map((d) => d.toJS() as RbacDoc);
     const chart = chartRbacWithDefaults();
     expect(controllerRules(chart)).to.deep.equal(controllerRules(deploy));
     expect(controllerRules(deploy).cluster).to.have.length(4);

@@ -21,8 +21,8 @@ export function ok(r: KubectlResult): string {
  * The API server with the CRDs and the controller's namespace. `--validate=false`: kubectl
  * validates a CRD against the server's own OpenAPI for CustomResourceDefinition, and 1.20's has
  * no `x-kubernetes-validations` (CEL came in 1.25), so it refuses the field; the server itself
- * drops unknown fields, and the controller checks those rules in code. The files are named one by
- * one because crds/ also holds a kustomization.yaml, which is not a Kubernetes object.
+ * drops unknown fields, and the controller checks those rules in code. (`-f crds/` works too, see
+ * test/packaging/deploy.test.ts; naming the files keeps this independent of the folder's layout.)
  */
 export async function startKubeWithCrds(opts: StartOptions = {}): Promise<KubeTestEnv> {
   const env = await startKubeApiServer(opts);

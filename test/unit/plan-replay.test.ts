@@ -66,7 +66,7 @@ describe('planReplay (pure ReplayRequest reconcile)', function () {
   it('copies phase and counters from the engine while it runs, polling, with a Started event once', function () {
     const plan = planReplay(request(), observed({ engine: engine() }), OPTS);
     expect(statusOf(plan.actions)).to.include({ phase: 'Running', matched: 10, enqueued: 4, delivered: 3, failed: 0, observedGeneration: 1, startedAt: '2026-03-01T11:59:00.000Z' });
-    expect(statusOf(plan.actions)?.message).to.equal('so far 10 matched, 4 enqueued, 3 delivered, 0 failed');
+    expect(statusOf(plan.actions)?.message).to.equal('3 of 10 delivered, 0 failed, 4 enqueued');
     expect(plan.requeueAfterMs).to.equal(1000);
     expect(events(plan.actions)).to.deep.equal(['Normal/Started']);
     const again = planReplay(request({ status: statusOf(plan.actions)! }), observed({ engine: engine({ delivered: 4 }) }), OPTS);

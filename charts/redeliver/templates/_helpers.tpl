@@ -64,20 +64,40 @@ true
 {{- printf "%s-redis" (include "redeliver.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* The REDIS_URL env entry, from the external URL, its Secret, or the bundled Redis. */}}
+{{/*
+The Redis env entries: REDIS_URL from the external URL, a Secret holding the whole URL, or the
+bundled Redis. With redis.external.passwordSecret the password comes from its own Secret as
+REDIS_PASSWORD and Kubernetes puts it into the URL ($(REDIS_PASSWORD) expansion), so the URL
+itself holds no secret; the password must then be URL-safe (or percent-encoded in the Secret).
+A private CA for rediss:// is trusted through NODE_EXTRA_CA_CERTS.
+*/}}
 {{- define "redeliver.redisEnv" -}}
-- name: REDIS_URL
-{{- if .Values.redis.external.existingSecret }}
+{{- $ext := .Values.redis.external -}}
+{{- if and $ext.url $ext.passwordSecret.name }}
+- name: REDIS_PASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.redis.external.existingSecret }}
-      key: {{ .Values.redis.external.existingSecretKey }}
-{{- else if .Values.redis.external.url }}
-  value: {{ .Values.redis.external.url | quote }}
+      name: {{ $ext.passwordSecret.name }}
+      key: {{ $ext.passwordSecret.key }}
+{{- end }}
+- name: REDIS_URL
+{{- if $ext.existingSecret }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $ext.existingSecret }}
+      key: {{ $ext.existingSecretKey }}
+{{- else if and $ext.url $ext.passwordSecret.name }}
+  value: {{ regexReplaceAll "^(rediss?://)" $ext.url "${1}:$(REDIS_PASSWORD)@" | quote }}
+{{- else if $ext.url }}
+  value: {{ $ext.url | quote }}
 {{- else if .Values.redis.bundled.enabled }}
   value: {{ printf "redis://%s:6379" (include "redeliver.redisName" .) | quote }}
 {{- else }}
 {{- fail "redis: set redis.external.url, redis.external.existingSecret, or redis.bundled.enabled" }}
+{{- end }}
+{{- if and (not (include "redeliver.bundledRedis" .)) $ext.tls.caSecret.name }}
+- name: NODE_EXTRA_CA_CERTS
+  value: {{ printf "/etc/redeliver/redis-ca/%s" $ext.tls.caSecret.key | quote }}
 {{- end }}
 {{- end -}}
 
@@ -91,6 +111,8 @@ rolling update without unavailability for the data plane.
 {{- $role := .role -}}
 {{- $v := index $root.Values $role -}}
 {{- $dataPlane := or (eq $role "ingest") (eq $role "dispatcher") -}}
+{{- $redisCa := "" -}}
+{{- if not (include "redeliver.bundledRedis" $root) -}}{{- $redisCa = $root.Values.redis.external.tls.caSecret.name -}}{{- end -}}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -100,7 +122,9 @@ metadata:
     {{- include "redeliver.labels" $root | nindent 4 }}
     app.kubernetes.io/component: {{ $role }}
 spec:
+  {{- if not (and $dataPlane $v.autoscaling.enabled) }}
   replicas: {{ $v.replicas }}
+  {{- end }}
   revisionHistoryLimit: 3
   {{- if $dataPlane }}
   strategy:
@@ -122,7 +146,11 @@ spec:
         {{- with $root.Values.podLabels }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
-      {{- with $root.Values.podAnnotations }}
+      {{- $annotations := deepCopy $root.Values.podAnnotations }}
+      {{- if $root.Values.metrics.podAnnotations }}
+      {{- $annotations = merge $annotations (dict "prometheus.io/scrape" "true" "prometheus.io/port" "8080" "prometheus.io/path" "/metrics") }}
+      {{- end }}
+      {{- with $annotations }}
       annotations:
         {{- toYaml . | nindent 8 }}
       {{- end }}
@@ -156,7 +184,8 @@ spec:
           args: [{{ $role | quote }}]
           env:
             {{- include "redeliver.redisEnv" $root | nindent 12 }}
-            # Every role reads the endpoint registry, whose secrets are sealed with this key.
+            # Every role opens the endpoint registry, whose secrets are sealed with this key (the
+            # api too: it shows endpoints and resends to them).
             - name: REDELIVER_SECRET_KEY
               valueFrom:
                 secretKeyRef:
@@ -192,7 +221,8 @@ spec:
               path: /readyz
               port: http
             periodSeconds: 5
-            failureThreshold: 3
+            # Two misses (10 s): a pod that lost Redis leaves the Service quickly.
+            failureThreshold: 2
           livenessProbe:
             httpGet:
               path: /healthz
@@ -212,6 +242,11 @@ spec:
               mountPath: /etc/redeliver/api-keys
               readOnly: true
             {{- end }}
+            {{- if $redisCa }}
+            - name: redis-ca
+              mountPath: /etc/redeliver/redis-ca
+              readOnly: true
+            {{- end }}
       volumes:
         - name: tmp
           emptyDir:
@@ -221,6 +256,11 @@ spec:
           secret:
             secretName: {{ $root.Values.api.apiKeys.existingSecret }}
             defaultMode: 0440
+        {{- end }}
+        {{- if $redisCa }}
+        - name: redis-ca
+          secret:
+            secretName: {{ $redisCa }}
         {{- end }}
       {{- with $root.Values.nodeSelector }}
       nodeSelector:

@@ -2,7 +2,7 @@
 // 002) and the events of one endpoint by time, newest first.
 import type Router from '@koa/router';
 import { AppError, badRequest, notFound } from '../../errors/index.ts';
-import { getEvent, locateEvent, scanEventMetas } from '../../store/listing.ts';
+import { getEvent, latestDeliveryId, locateEvent, scanEventMetas } from '../../store/listing.ts';
 import { scopeOf, type ApiDeps } from '../deps.ts';
 import { decodeCursor, encodeCursor, readEndpointParam, readLimit, readQuery, readTimeRange } from '../http.ts';
 import { eventSummary, eventView } from '../views.ts';
@@ -31,7 +31,7 @@ export function eventRoutes(router: Router, deps: ApiDeps): void {
     const found = await locateEvent(deps.redis, deps.keys, id, deps.endpoints.all().map((e) => e.id));
     const event = found ? await getEvent(deps.redis, deps.keys, found.endpointId, found.sid) : undefined;
     if (!found || !event) throw notFound(`event "${id}" not found`);
-    const latest = await deps.redis.hget(deps.keys.endpoint(found.endpointId).latestDelivery, id);
+    const latest = await latestDeliveryId(deps.redis, deps.keys, found.endpointId, id);
     const hmacHeader = deps.endpoints.get(found.endpointId)?.spec.source.hmac?.header;
     ctx.body = eventView(event, latest, scopeOf(ctx), hmacHeader);
   });
