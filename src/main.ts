@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from './config/index.ts';
 import { errorMessage, isAppError } from './errors/index.ts';
 import { createLog } from './lib/log.ts';
+import { startupSummary } from './lib/summary.ts';
 import { ROLES, startProcess, type Role } from './process.ts';
 
 const USAGE = `usage: redeliver <role…> [--config FILE] [--endpoints DIR]
@@ -36,8 +37,13 @@ async function main() {
     ...(values.config ? { file: values.config } : {}),
     overrides: values.endpoints ? { endpointsDir: values.endpoints } : {},
   });
-  const log = createLog({ level: config.logLevel });
+  // Pretty at a terminal, JSON lines in containers and pipes (unless logFormat says otherwise).
+  const format = config.logFormat === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : config.logFormat;
+  const log = createLog({ level: config.logLevel, format });
   const running = await startProcess({ config, roles, standalone, log });
+  const summary = startupSummary({ url: running.url, roles, standalone, endpoints: running.shared.endpoints.all(), apiKeys: config.apiKeys });
+  // At a terminal the text says it all; in JSON the same facts are fields too.
+  log.info(format === 'pretty' ? {} : summary.fields, summary.text);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

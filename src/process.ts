@@ -8,7 +8,7 @@ import type Koa from 'koa';
 import type { RedisOptions } from 'ioredis';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from './config/index.ts';
-import { errorMessage } from './errors/index.ts';
+import { AppError, errorMessage } from './errors/index.ts';
 export type { RoleHandle, Shared } from './lib/runtime.ts';
 import { createController } from './controller/index.ts';
 import { createApiRole } from './api/role.ts';
@@ -19,7 +19,9 @@ import type { Log } from './lib/log.ts';
 import type { RedisServer } from './lib/redis-server.ts';
 import { createMetrics, type Metrics } from './metrics/index.ts';
 import { createOpsApp, type Readiness } from './ops.ts';
-import { startStandaloneRedis, standaloneSecretKey, syncEndpointFolder } from './standalone/index.ts';
+import { startFolderSource, startStandaloneRedis, standaloneSecretKey } from './standalone/index.ts';
+import { createEndpointSync } from './controller/endpoint-sync.ts';
+import { createValidator } from './k8s/schema.ts';
 import { createKeys } from './store/keys.ts';
 import type { RoleHandle, Shared } from './lib/runtime.ts';
 import { redisTarget } from './store/connection.ts';
@@ -88,10 +90,17 @@ export async function startProcess(opts: {
     ready: false,
     checks: [() => (redis.status === 'ready' ? undefined : `redis is ${redis.status}`)],
   };
-  const stopFolder = opts.standalone ? await syncEndpointFolder(config.endpointsDir, registry, log) : undefined;
+  // Standalone: the YAML folder goes through the controller's observe → plan → apply. One process
+  // serves ingest, so a layout change waits only a moment once the endpoint is disabled and drained.
+  const validator = opts.standalone ? createValidator('webhookendpoints.yaml', 'WebhookEndpoint') : undefined;
+  const folder = validator
+    ? await startFolderSource({ dir: config.endpointsDir, registry, validator, log,
+      createSync: (target) => createEndpointSync({ registry, redis, keys, log, validator, plan: { refreshMs: 30_000, layoutQuietMs: 2_000 } }, target) })
+    : undefined;
   await endpoints.start().catch(async (err: unknown) => {
     // The first reads fail with "max retries"; the reason (TLS, AUTH, DNS) is the connection's.
     await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+    folder?.close();
     await redisServer?.stop();
     throw lastRedisError && !errorMessage(err).includes(lastRedisError) ? new Error(`cannot use Redis: ${lastRedisError} (${errorMessage(err)})`, { cause: err }) : err;
   });
@@ -99,35 +108,50 @@ export async function startProcess(opts: {
   for (const h of handles) await h.start?.();
 
   const server = listen(handles, createOpsApp(metrics, readiness), config, log);
-  await new Promise<void>((ok) => server.listen(config.port, config.host, ok));
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  readiness.ready = true;
-  log.info({ url, roles: opts.roles, standalone: opts.standalone }, 'redeliver started');
-  // Standalone is the local, demo mode: say where the dashboard is and which configured keys sign
-  // in (a cluster's keys come from a Secret and are never printed).
-  if (opts.standalone && opts.roles.includes('api')) {
-    log.info({ dashboard: `${url}/`, signInWith: config.apiKeys }, `dashboard: open ${url}/ and sign in with one of these API keys`);
-  }
-
+  let listening = false;
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       readiness.ready = false;
-      stopFolder?.();
+      folder?.close();
       for (const h of [...handles].reverse()) await h.close?.();
       await endpoints.close();
       // Let requests in flight finish (an ingest answer must not be cut after its event is
       // stored), then cut what is left after a grace period.
-      const closed = new Promise<void>((ok) => server.close(() => ok()));
-      server.closeIdleConnections();
-      const grace = setTimeout(() => server.closeAllConnections(), 10_000);
-      await closed;
-      clearTimeout(grace);
+      if (listening) {
+        const closed = new Promise<void>((ok) => server.close(() => ok()));
+        server.closeIdleConnections();
+        const grace = setTimeout(() => server.closeAllConnections(), 10_000);
+        await closed;
+        clearTimeout(grace);
+      }
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
       await redisServer?.stop();
     })());
+  try {
+    await listenOn(server, config.port, config.host);
+    listening = true;
+  } catch (err) {
+    await close(); // a port in use: stop what started (the redis-server child included), then say why
+    throw err;
+  }
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  readiness.ready = true;
+  log.info({ url, roles: opts.roles, standalone: opts.standalone }, 'redeliver started');
   return { url, shared, close };
+}
+
+/** Listens, or fails with one clear line (a port in use names the setting to change). */
+function listenOn(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((ok, fail) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') {
+        fail(new AppError('port_in_use', `port ${port} on ${host} is already in use; set REDELIVER_PORT (or \`port:\` in the config file) to a free port, or stop what is using it`, 500));
+      } else fail(err);
+    });
+    server.listen(port, host, () => ok());
+  });
 }
 
 /**

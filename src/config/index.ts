@@ -39,6 +39,8 @@ export interface Config {
   host: string;
   port: number;
   logLevel: string;
+  /** `auto`: pretty at a terminal, JSON lines otherwise (containers, pipes). */
+  logFormat: 'auto' | 'json' | 'pretty';
   /** 32-byte key (base64) that encrypts endpoint secrets in Redis. Empty: standalone makes one. */
   secretKey: string;
   /** Standalone mode: folder of WebhookEndpoint/Secret YAML, watched for changes. */
@@ -82,6 +84,7 @@ export const DEFAULTS: Config = Object.freeze({
   host: '0.0.0.0',
   port: 8080,
   logLevel: 'info',
+  logFormat: 'auto',
   secretKey: '',
   endpointsDir: 'examples/endpoints',
   dataDir: '.data',
@@ -186,6 +189,7 @@ function validate(c: Record<string, unknown>): Config {
   list('redisClusterNodes');
   validateRedis(c);
   if (c.fsync !== 'everysec' && c.fsync !== 'always') throw new ValidationError('fsync', 'must be "everysec" or "always"');
+  if (!['auto', 'json', 'pretty'].includes(c.logFormat as string)) throw new ValidationError('logFormat', 'must be "auto", "json" or "pretty"');
   if (!/^[A-Za-z0-9_.-]+$/.test(c.redisPrefix as string)) throw new ValidationError('redisPrefix', 'may hold only letters, digits, "_", "." and "-"');
   if (c.secretKey !== '' && Buffer.from(c.secretKey as string, 'base64').length !== 32) {
     throw new ValidationError('secretKey', 'must be 32 bytes, base64-encoded');

@@ -182,7 +182,8 @@ function blockedCondition(epId: string, q: QueueObservation): ConditionInput {
   return {
     type: 'Blocked', status: 'True', reason: 'DeliveryExhausted',
     message: `delivery ${first.deliveryId} used all its attempts and holds partition ${first.partition}${others}; ` +
-      `retry or skip it: POST /api/v1/endpoints/${epId}/unblock`,
+      `it is retried every spec.retry.blockedRetrySeconds and the scope resumes once it succeeds; ` +
+      `to act sooner, retry or skip it: POST /api/v1/endpoints/${epId}/unblock`,
   };
 }
 

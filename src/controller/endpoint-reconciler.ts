@@ -1,6 +1,8 @@
 // The WebhookEndpoint reconciler: fetch (informer cache) → observe (schema, Secrets, Redis) →
-// planEndpoint (pure) → apply the actions in order. An action that fails throws, and the work
-// queue retries the key with backoff; everything here is safe to repeat.
+// planEndpoint (pure) → apply the actions in order, through the path standalone mode's YAML folder
+// shares (endpoint-sync.ts); here the Secrets come from the API server and the finalizer, Events
+// and status go to it. An action that fails throws, and the work queue retries the key with
+// backoff; everything here is safe to repeat.
 import type { Log } from '../lib/log.ts';
 import { apiMessage, httpStatus, type KubeClient } from '../k8s/client.ts';
 import type { EventRecorder } from '../k8s/events.ts';
@@ -10,8 +12,8 @@ import type { SecretRead, SecretReader } from '../k8s/secrets.ts';
 import type { Keys } from '../store/keys.ts';
 import type { RedisClient } from '../store/redis.ts';
 import type { Registry } from '../store/registry.ts';
-import { observeQueues, partitionsToObserve, readStored } from './endpoint-observe.ts';
-import { planEndpoint, type EndpointAction, type PlanOptions } from './endpoint-plan.ts';
+import type { PlanOptions } from './endpoint-plan.ts';
+import { createEndpointSync } from './endpoint-sync.ts';
 import { addFinalizerPatch, removeFinalizerPatch } from './finalizer.ts';
 import { createOwnWrites } from './own-writes.ts';
 import type { ReconcileResult } from './queue.ts';
@@ -31,7 +33,6 @@ export interface EndpointReconcilerDeps {
 }
 
 export function createEndpointReconciler(deps: EndpointReconcilerDeps): (key: string) => Promise<ReconcileResult> {
-  const now = deps.now ?? (() => new Date());
   const seenGeneration = new Map<string, number>();
   const writes = createOwnWrites<WebhookEndpointObject>();
 
@@ -49,48 +50,22 @@ export function createEndpointReconciler(deps: EndpointReconcilerDeps): (key: st
     return out;
   };
 
-  const observe = async (obj: WebhookEndpointObject) => {
-    const id = `${obj.metadata.namespace}/${obj.metadata.name}`;
-    // Validate a copy: the validator fills defaults in, and the informer's objects are shared.
-    const res = structuredClone(obj);
-    const schemaProblems = deps.validator.validate(res);
-    const { stored, unreadable } = await readStored(deps.registry, id);
-    if (unreadable) deps.log.warn({ endpoint: id, err: unreadable }, 'registry entry unreadable (another secret key?); it will be rewritten');
-    const partitions = partitionsToObserve(stored, schemaProblems.length ? undefined : res);
-    const [secrets, queues] = await Promise.all([
-      schemaProblems.length ? Promise.resolve(new Map<string, SecretRead>()) : readSecrets(res),
-      observeQueues(deps.redis, deps.keys, id, partitions),
-    ]);
-    return { res, observed: { now: now(), schemaProblems, secrets, queues, ...(stored ? { stored } : {}) } };
-  };
-
-  const apply = async (obj: WebhookEndpointObject, action: EndpointAction): Promise<WebhookEndpointObject> => {
-    const { namespace, name } = obj.metadata;
-    switch (action.type) {
-      case 'addFinalizer': {
-        const after = await deps.client.patchObject<WebhookEndpointObject>(ENDPOINT_KIND, namespace, name, addFinalizerPatch(obj));
-        writes.wrote(obj, after);
-        return after;
-      }
-      case 'archive':
-        await deps.registry.setState(action.id, 'archived');
-        return obj;
-      case 'removeFinalizer': {
-        const patch = removeFinalizerPatch(obj);
-        if (patch) await deps.client.patchObject(ENDPOINT_KIND, namespace, name, patch).catch(ignore404);
-        return obj;
-      }
-      case 'put':
-        await deps.registry.put(action.endpoint);
-        return obj;
-      case 'event':
-        await deps.events.record(obj, action.eventType, action.reason, action.message);
-        return obj;
-      case 'status':
-        writes.wrote(obj, await deps.client.patchStatus<WebhookEndpointObject>(ENDPOINT_KIND, namespace, name, action.status).catch(ignore404));
-        return obj;
-    }
-  };
+  const sync = createEndpointSync(deps, {
+    secrets: readSecrets,
+    async addFinalizer(obj) {
+      const after = await deps.client.patchObject<WebhookEndpointObject>(ENDPOINT_KIND, obj.metadata.namespace, obj.metadata.name, addFinalizerPatch(obj));
+      writes.wrote(obj, after);
+      return after;
+    },
+    async removeFinalizer(obj) {
+      const patch = removeFinalizerPatch(obj);
+      if (patch) await deps.client.patchObject(ENDPOINT_KIND, obj.metadata.namespace, obj.metadata.name, patch).catch(ignore404);
+    },
+    event: (obj, eventType, reason, message) => deps.events.record(obj, eventType, reason, message),
+    async status(obj, status) {
+      writes.wrote(obj, await deps.client.patchStatus<WebhookEndpointObject>(ENDPOINT_KIND, obj.metadata.namespace, obj.metadata.name, status).catch(ignore404));
+    },
+  });
 
   return async (key) => {
     const { namespace, name } = splitKey(key);
@@ -100,21 +75,10 @@ export function createEndpointReconciler(deps: EndpointReconcilerDeps): (key: st
       return {};
     }
     // The status this controller last wrote, while the cache has not caught up with it yet.
-    let obj = writes.fresh(cached);
-    if (obj.metadata.deletionTimestamp) {
-      const plan = planEndpoint(obj, { now: now(), schemaProblems: [], secrets: new Map(), queues: emptyQueues }, deps.plan);
-      for (const a of plan.actions) obj = await apply(obj, a);
-      return {};
-    }
-    const { res, observed } = await observe(obj);
-    const plan = planEndpoint(res, observed, deps.plan);
-    // The actions act on the object as it is in the API server (not the defaulted copy).
-    for (const a of plan.actions) obj = await apply(obj, a);
-    return { ...(plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {}), ...(plan.retry ? { retry: true } : {}) };
+    const { requeueAfterMs, retry } = await sync(writes.fresh(cached));
+    return { ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}), ...(retry ? { retry: true } : {}) };
   };
 }
-
-const emptyQueues = { backlog: 0, blocked: [], deadLettered: 0 };
 
 function ignore404(err: unknown): undefined {
   if (httpStatus(err) === 404) return undefined;

@@ -8,6 +8,7 @@
 // dispatcher's leases expire within one TTL and its partitions are taken over by the others.
 import { createHash, randomUUID } from 'node:crypto';
 import { partitionCount } from '../domain/endpoint.ts';
+import { createOutageLog } from '../lib/outage.ts';
 import type { RoleHandle, Shared } from '../lib/runtime.ts';
 import { errorMessage } from '../errors/index.ts';
 import { acquireLease, parseOwnerWake, releaseLease, type Lease, type OwnerWake } from '../store/dispatch.ts';
@@ -59,6 +60,8 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
   let ticking: Promise<void> = Promise.resolve();
   let closed = false;
   let lastRetention = 0;
+  // Dispatch loops back off and retry while Redis is down: one line when it starts, one when it ends.
+  const outage = createOutageLog(shared.log, 'redis', Date.now, 'the dispatcher backs off and retries quietly until it is back');
 
   const members = (): Promise<string[]> => heartbeat(shared.redis, shared.keys, id, now(), ttl);
 
@@ -100,10 +103,11 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
       leaseValidUntil: () => entry.validUntil,
       onLost: () => drop(key, false),
       seen: seenEntries(key),
+      outage,
     });
     owned.set(key, entry);
     shared.metrics.dispatchLeaseChanges.inc({ change: 'acquired' });
-    shared.log.info({ endpoint: endpointId, partition, token }, 'partition acquired');
+    shared.log.debug({ endpoint: endpointId, partition, token }, 'partition acquired');
   };
 
   const renew = async (key: string, o: Owned) => {
@@ -142,7 +146,7 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
         await retention();
       }
     } catch (err) {
-      shared.log.warn({ err: (err as Error).message }, 'dispatcher maintenance failed');
+      outage.failed(err, { doing: 'maintenance' });
     } finally {
       maintaining = false;
     }
@@ -158,7 +162,7 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
   };
 
   const schedule = () => {
-    ticking = ticking.then(tick).catch((err: unknown) => shared.log.warn({ err }, 'dispatcher tick failed'));
+    ticking = ticking.then(tick).then(() => outage.succeeded(), (err: unknown) => outage.failed(err, { doing: 'renewing leases' }));
   };
 
   return {

@@ -1,6 +1,6 @@
 // One partition's delivery loop, run only while this dispatcher holds the partition's lease.
 //
-// Order (invariant 2): the loop handles one delivery at a time — the head. The next head is only
+// Order (docs/guarantees.md): the loop handles one delivery at a time — the head. The next head is only
 // claimed inside the same fenced script that records the current one as DELIVERED, FAILED-and-
 // passed (deadletter) or scheduled for retry (it then stays the head). A lost lease ends the loop;
 // the new owner re-sends an in-flight head (same webhook-id) only after its request must have
@@ -17,13 +17,23 @@
 // gets the endpoint's timeout). Receivers may then see N+1 before N's repeat, never before N.
 // An idle partition works the same way with the head a wake-up brings (ingest publishes the new
 // head with its event to the owner when the queue was empty): claim written first, then sent.
+//
+// A delivery sent ahead whose claim Redis did not confirm (the lease expired while Redis was
+// frozen or unreachable, or the queue changed) is recorded anyway once its request is over
+// (recordEarlySend): its attempt joins the history and the delivery's attempt counter moves past
+// the number it was sent under, so the next owner sends it again under a new number.
+//
+// Exhausted heads of ordered scopes (onExhausted block) stay at the head and are tried again every
+// blockedRetrySeconds (domain/outcome.ts decide), so a scope blocked by an outage resumes by itself.
 import { randomUUID } from 'node:crypto';
-import { isPaused, onExhausted, partitionCount, type ResolvedEndpoint } from '../domain/endpoint.ts';
-import { classify, type Outcome } from '../domain/outcome.ts';
+import { isPaused, partitionCount, type ResolvedEndpoint } from '../domain/endpoint.ts';
+import { decide } from '../domain/outcome.ts';
 import { signStandardWebhook } from '../lib/standard-webhooks.ts';
 import type { Shared } from '../lib/runtime.ts';
-import { claimHead, finishAndClaim, unclaim, type ClaimedDelivery, type FinishInput, type FinishOutcome, type HeadAnswer, type Lease } from '../store/dispatch.ts';
+import { claimHead, finishAndClaim, recordEarlySend, unclaim, type ClaimedDelivery, type FinishInput, type HeadAnswer, type Lease } from '../store/dispatch.ts';
+import { attemptRecord, createAttemptReport, finishInput } from './attempt.ts';
 import { errorMessage } from '../errors/index.ts';
+import type { OutageLog } from '../lib/outage.ts';
 import type { RedisClient } from '../store/redis.ts';
 import type { Sender, SendResult } from './sender.ts';
 
@@ -34,6 +44,8 @@ const FINISH_RETRY_MS = 60_000;
  * send (the takeover wait is the timeout + 1 s from the claim; see the top of this file).
  */
 const PIPELINE_WINDOW_MS = 500;
+/** How long the record of an attempt sent ahead is retried against an unreachable Redis. */
+const UNCONFIRMED_RETRY_MS = 10 * 60_000;
 
 export interface WorkerDeps {
   shared: Shared;
@@ -47,6 +59,8 @@ export interface WorkerDeps {
   random: () => number;
   idlePollMs: number;
   onLost: () => void;
+  /** Redis trouble is logged once per outage for the whole dispatcher, not once per call. */
+  outage: OutageLog;
   /**
    * The newest queue entry claimed in this partition, kept by the dispatcher across the workers it
    * runs for it: a wake-up about an entry at or before it is old news.
@@ -125,10 +139,12 @@ export function startWorker(d: WorkerDeps): Worker {
     const giveUpAt = performance.now() + FINISH_RETRY_MS;
     for (let i = 0; ; i++) {
       try {
-        return await noteClaim(run(call));
+        const answer = await noteClaim(run(call));
+        d.outage.succeeded();
+        return answer;
       } catch (err) {
         if (performance.now() > giveUpAt) throw err;
-        shared.log.warn({ endpoint: lease.endpointId, partition: lease.partition, err: errorMessage(err) }, `${what} failed; retrying`);
+        d.outage.failed(err, { endpoint: lease.endpointId, partition: lease.partition, doing: what });
         await recoverGroups(err);
         await new Promise((ok) => setTimeout(ok, Math.min(100 * 2 ** i, 2000)));
       }
@@ -166,6 +182,7 @@ export function startWorker(d: WorkerDeps): Worker {
         return head ? sendWoken(head) : claim();
       }
       case 'blocked':
+        // Held until an operator's unblock (a blocked head that is retried answers 'wait').
         await sleep(d.idlePollMs);
         return stopped ? undefined : claim();
       case 'wait':
@@ -240,12 +257,12 @@ export function startWorker(d: WorkerDeps): Worker {
     }
     if (!sending) return sendHead(ep, claimed);
     const sent = await sending;
-    const outcome = classify(sent.result, {
-      attempt: claimed.attempt, maxAttempts: claimed.maxAttempts, retry: ep.spec.retry, nowMs: d.now(), random: d.random(),
+    const decision = decide(sent.result, {
+      attempt: claimed.attempt, maxAttempts: claimed.maxAttempts, spec: ep.spec, nowMs: d.now(), random: d.random(),
     });
-    record(ep, sent, outcome);
-    const finish = finishInput(ep, claimed, sent, outcome);
-    const next = outcome.type === 'delivered' ? claimed.next : undefined;
+    record(ep, claimed, sent, decision);
+    const finish = finishInput(ep, claimed, sent, decision);
+    const next = decision.step === 'delivered' ? claimed.next : undefined;
     if (!mayPipeline(ep, next)) return recordOutcome(finish);
     // Pipelined: the script that records this one and claims `next` is written to Redis first,
     // then `next` is sent without waiting for its answer.
@@ -264,26 +281,54 @@ export function startWorker(d: WorkerDeps): Worker {
     lastSendAt = performance.now();
     shared.metrics.dispatchPipelined.inc({ endpoint: ep.id, via });
     const sending = send(ep, sent, ep.spec.destination.timeoutSeconds * 1000);
+    const startedAt = new Date(d.now()).toISOString();
     let answer: HeadAnswer;
     try {
       answer = await claimed;
     } catch (err) {
-      await sending; // never a second request for it while this one may still run
+      // Never a second request for it while this one may still run, and its attempt is recorded
+      // before anything is claimed again.
+      await recordUnconfirmed(ep, sent, startedAt, await sending);
       throw err;
     }
     if (answer.type === 'send' && answer.delivery.id === sent.id) return { type: 'sent', delivery: answer.delivery, sending, ep };
-    // Not confirmed (lease lost, or the queue changed under us): its outcome is not recorded; the
-    // partition's owner sends it again in order. A head claimed instead goes back at once (its
-    // timeout would run while this request finishes), and is claimed afresh after.
+    // Not confirmed (lease lost, or the queue changed under us): its attempt is recorded as sent
+    // ahead, and the partition's owner sends it again in order under a later number. A head claimed
+    // instead goes back at once (its timeout would run while this request finishes).
     shared.metrics.dispatchPipelineMisses.inc({ endpoint: ep.id });
-    shared.log.warn({ endpoint: ep.id, partition: lease.partition, delivery: sent.id, answer: answer.type }, 'pipelined delivery was not confirmed by Redis; it will be sent again');
-    if (answer.type !== 'send') {
-      await sending;
-      return answer;
-    }
-    await giveBack(answer.delivery);
-    await sending;
+    shared.log.warn({ endpoint: ep.id, partition: lease.partition, delivery: sent.id, attempt: sent.attempt, answer: answer.type },
+      'delivery sent ahead was not confirmed by Redis; recorded, and it will be sent again in order');
+    if (answer.type === 'send') await giveBack(answer.delivery);
+    await recordUnconfirmed(ep, sent, startedAt, await sending);
+    if (answer.type !== 'send') return answer;
     return stopped ? undefined : claim();
+  };
+
+  /**
+   * Records a request that left without a confirmed claim (see the top of this file), retried
+   * while Redis is unreachable: nothing may claim this partition's next head before it lands.
+   */
+  const recordUnconfirmed = async (ep: ResolvedEndpoint, sent: ClaimedDelivery, startedAt: string, result: SendResult) => {
+    const decision = decide(result.result, { attempt: sent.attempt, maxAttempts: sent.maxAttempts, spec: ep.spec, nowMs: d.now(), random: 0.5 });
+    const attempt = {
+      ...attemptRecord({ ...sent, startedAt }, result, decision), next_attempt_in_ms: null, unconfirmed: true,
+      note: 'sent ahead of its claim, which Redis did not record; the delivery is sent again in order',
+    };
+    const giveUpAt = performance.now() + UNCONFIRMED_RETRY_MS;
+    for (let i = 0; ; i++) {
+      try {
+        await recordEarlySend(d.redis, shared.keys, lease.endpointId, sent.id, sent.attempt, attempt, new Date(d.now()).toISOString());
+        d.outage.succeeded();
+        return;
+      } catch (err) {
+        if (performance.now() > giveUpAt) {
+          shared.log.error({ endpoint: ep.id, delivery: sent.id, attempt: sent.attempt, err: errorMessage(err) }, 'could not record an attempt sent ahead');
+          return;
+        }
+        d.outage.failed(err, { endpoint: lease.endpointId, partition: lease.partition, doing: 'recording an attempt sent ahead' });
+        await new Promise((ok) => setTimeout(ok, Math.min(100 * 2 ** i, 2000)));
+      }
+    }
   };
 
   /**
@@ -324,14 +369,7 @@ export function startWorker(d: WorkerDeps): Worker {
     return d.sender.send(c.destinationUrl || ep.spec.destination.url, headers, c.body, timeoutMs);
   };
 
-  const record = (ep: ResolvedEndpoint, sent: SendResult, outcome: Outcome) => {
-    const m = shared.metrics;
-    m.dispatchAttemptDuration.observe({ endpoint: ep.id, classification: outcome.classification }, sent.durationMs / 1000);
-    m.dispatchDeliveries.inc({ endpoint: ep.id, outcome: finishOutcome(ep, outcome) });
-    if (outcome.type !== 'delivered') {
-      shared.log.info({ endpoint: ep.id, partition: lease.partition, classification: outcome.classification, outcome: outcome.type, error: sent.error }, 'delivery attempt failed');
-    }
-  };
+  const record = createAttemptReport(shared, lease.partition, d.now);
 
   const run = async () => {
     let answer: Step | undefined = await claim();
@@ -349,7 +387,7 @@ export function startWorker(d: WorkerDeps): Worker {
         return;
       } catch (err) {
         // Redis unreachable or restarted: back off and try again; nothing is lost (the head stays).
-        shared.log.warn({ err: errorMessage(err), endpoint: lease.endpointId, partition: lease.partition }, 'dispatch loop error; retrying');
+        d.outage.failed(err, { endpoint: lease.endpointId, partition: lease.partition, doing: 'dispatching' });
         await recoverGroups(err);
         await sleep(500);
       }
@@ -375,32 +413,4 @@ function streamIdAfter(a: string, b: string): boolean {
   const [am = 0, as = 0] = a.split('-').map(Number);
   const [bm = 0, bs = 0] = b.split('-').map(Number);
   return am > bm || (am === bm && as > bs);
-}
-
-/** What the finish script records for one attempt. */
-function finishInput(ep: ResolvedEndpoint, claimed: ClaimedDelivery, sent: SendResult, outcome: Outcome): FinishInput {
-  return {
-    deliveryId: claimed.id,
-    attemptNumber: claimed.attempt,
-    outcome: finishOutcome(ep, outcome),
-    attempt: {
-      attempt: claimed.attempt, started_at: claimed.startedAt, duration_ms: Math.round(sent.durationMs),
-      status_code: sent.statusCode ?? null, classification: outcome.classification, error: sent.error || null,
-      response_body: sent.body, next_attempt_in_ms: outcome.type === 'retry' ? outcome.delayMs : null,
-    },
-    source: claimed.source,
-    queueEntryId: claimed.queueEntryId,
-    statusCode: sent.statusCode,
-    responseBody: sent.body,
-    error: sent.error,
-    classification: outcome.type === 'delivered' ? '' : outcome.classification,
-    retryDelayMs: outcome.type === 'retry' ? outcome.delayMs : undefined,
-    retentionSeconds: ep.spec.retention.seconds,
-  };
-}
-
-function finishOutcome(ep: ResolvedEndpoint, o: Outcome): FinishOutcome {
-  if (o.type === 'delivered') return 'delivered';
-  if (o.type === 'retry') return 'retry';
-  return onExhausted(ep.spec) === 'block' ? 'block' : 'deadletter';
 }

@@ -61,6 +61,8 @@ export interface EndpointSpec {
     maxAttempts: number;
     backoff: { initialSeconds: number; maxSeconds: number; multiplier: number; jitter: number };
     onExhausted?: OnExhausted;
+    /** With onExhausted block: how often the blocked head is tried again (CRD default 300). */
+    blockedRetrySeconds?: number;
   };
   rateLimit?: { perSecond: number };
   retention: { seconds: number };
@@ -120,7 +122,15 @@ export function partitionCount(spec: EndpointSpec): number {
   return spec.ordering.concurrency;
 }
 
+/** The CRD's default for spec.retry.blockedRetrySeconds (a resource built in code may omit it). */
+export const DEFAULT_BLOCKED_RETRY_SECONDS = 300;
+
 /** Ordered endpoints block on exhaustion by default; unordered ones dead-letter. */
 export function onExhausted(spec: EndpointSpec): OnExhausted {
   return spec.retry.onExhausted ?? (spec.ordering.mode === 'none' ? 'deadletter' : 'block');
+}
+
+/** How long a blocked head waits before it is tried again. */
+export function blockedRetryMs(spec: EndpointSpec): number {
+  return Math.round((spec.retry.blockedRetrySeconds ?? DEFAULT_BLOCKED_RETRY_SECONDS) * 1000);
 }

@@ -1,7 +1,9 @@
 // Delivery outcomes are data: `classify` turns what one attempt got (a response or an error) into
-// delivered | retry(delay, reason) | exhausted(reason). The clock and randomness are injected,
-// so every branch is testable without waiting. Pure: no I/O here.
-import type { EndpointSpec } from './endpoint.ts';
+// delivered | retry(delay, reason) | exhausted(reason), and `decide` adds the endpoint's policy
+// for an exhausted delivery (block the scope and keep retrying its head at a capped interval, or
+// dead-letter it). The clock and randomness are injected, so every branch is testable without
+// waiting, and a whole outage can be played through on a simulated clock. Pure: no I/O here.
+import { blockedRetryMs, onExhausted, type EndpointSpec } from './endpoint.ts';
 
 export type Classification =
   | 'consumer_2xx' | 'consumer_3xx' | 'consumer_4xx' | 'consumer_5xx' | 'consumer_response_timeout'
@@ -58,4 +60,43 @@ export function classify(
   // The larger of backoff and Retry-After, capped so a hostile header cannot park a queue.
   if (retryAfter !== undefined) delayMs = Math.min(Math.max(delayMs, retryAfter), ctx.retry.backoff.maxSeconds * 1000);
   return { type: 'retry', classification: c, delayMs };
+}
+
+/** What the dispatcher records for one attempt: the next step and, unless terminal, when to try again. */
+export interface Decision {
+  step: 'delivered' | 'retry' | 'block' | 'deadletter';
+  classification: Classification;
+  /** Delay before the next attempt (retry, and block: the blocked head is tried again). */
+  delayMs: number | undefined;
+}
+
+/**
+ * The endpoint's policy applied to one attempt's result. An exhausted delivery of an ordered scope
+ * (onExhausted block) stays the head and is tried again every blockedRetrySeconds, so the scope
+ * resumes by itself once the destination takes it; with deadletter it ends FAILED.
+ */
+export function decide(
+  result: AttemptResult,
+  ctx: { attempt: number; maxAttempts: number; spec: EndpointSpec; nowMs: number; random: number },
+): Decision {
+  const o = classify(result, { attempt: ctx.attempt, maxAttempts: ctx.maxAttempts, retry: ctx.spec.retry, nowMs: ctx.nowMs, random: ctx.random });
+  if (o.type === 'delivered') return { step: 'delivered', classification: o.classification, delayMs: undefined };
+  if (o.type === 'retry') return { step: 'retry', classification: o.classification, delayMs: o.delayMs };
+  if (onExhausted(ctx.spec) === 'deadletter') return { step: 'deadletter', classification: o.classification, delayMs: undefined };
+  return { step: 'block', classification: o.classification, delayMs: blockedRetryMs(ctx.spec) };
+}
+
+/**
+ * The retry schedule of `retry` (docs/retries.md prints it): for each attempt after the first, the
+ * delay before it and the time since the first attempt, with jitter at `random` (0.5 = none).
+ */
+export function retrySchedule(retry: EndpointSpec['retry'], random = 0.5): Array<{ attempt: number; delayMs: number; atMs: number }> {
+  const out: Array<{ attempt: number; delayMs: number; atMs: number }> = [];
+  let at = 0;
+  for (let n = 1; n < retry.maxAttempts; n++) {
+    const delayMs = backoffMs(n, retry.backoff, random);
+    at += delayMs;
+    out.push({ attempt: n + 1, delayMs, atMs: at });
+  }
+  return out;
 }

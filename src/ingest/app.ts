@@ -138,6 +138,7 @@ async function ingest(ctx: Context, deps: Deps, now: () => number, id: string) {
       return answer(ctx, challenge);
     }
     outcome(result.created ? 'accepted' : 'duplicate');
+    deps.log.debug({ endpoint: id, event: result.eventId, delivery: result.deliveryId }, result.created ? 'event accepted' : 'duplicate event: answered with the original');
     if (!result.created) deps.metrics.ingestDedupeHits.inc({ endpoint: id });
     ctx.status = result.created ? 202 : 200;
     ctx.body = { event_id: result.eventId, duplicate: !result.created };

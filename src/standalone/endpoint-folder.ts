@@ -1,53 +1,90 @@
 // Standalone mode's source of resources: a folder of the same YAML `kubectl apply` takes
-// (WebhookEndpoint and v1 Secret documents, several per file allowed). A bad file or document is
-// reported with the file and field it concerns and skipped; every other endpoint keeps working,
-// and an endpoint whose document is broken keeps its last good configuration in the registry.
+// (WebhookEndpoint and v1 Secret documents, several per file allowed), read into the documents it
+// holds. A file that does not parse keeps standing for what it last held (its last good
+// documents), so a typo in a live endpoint's file never archives it; the error names the file and
+// line. Validation is not done here: the documents go through the same observe → plan → apply as
+// the controller's (folder-source.ts).
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { endpointId, type EndpointResource, type ResolvedEndpoint } from '../domain/endpoint.ts';
-import { crossFieldProblems, resolveEndpoint, ResolveError } from '../domain/resolve.ts';
-import type { ResourceValidator } from '../k8s/schema.ts';
+import { LineCounter, parseAllDocuments } from 'yaml';
 
 export interface FolderProblem {
   file: string;
-  field: string;
+  line: number | undefined;
   message: string;
 }
 
-export interface FolderLoad {
-  endpoints: ResolvedEndpoint[];
-  /** Ids named by documents in the folder, valid or not (they must not be archived). */
-  named: Set<string>;
+export interface FolderDoc {
+  file: string;
+  /** 0-based position of the document in its file. */
+  index: number;
+  value: Record<string, unknown>;
+  /** The line of a field (`spec.destination.url`), or of its nearest parent present in the file. */
+  lineOf(field: string): number | undefined;
+}
+
+export interface FolderRead {
+  docs: FolderDoc[];
+  /** Files that do not parse now (their last good documents are in `docs`). */
   problems: FolderProblem[];
 }
 
-interface Doc {
-  file: string;
-  index: number;
-  value: Record<string, unknown>;
-}
-
-async function readDocs(dir: string, problems: FolderProblem[]): Promise<Doc[]> {
-  const files = (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort();
-  const docs: Doc[] = [];
-  for (const file of files) {
-    const parsed = parseAllDocuments(await readFile(join(dir, file), 'utf8'));
-    const list = Array.isArray(parsed) ? parsed : [parsed];
-    list.forEach((doc, index) => {
-      if (doc.errors.length > 0) {
-        problems.push({ file, field: `document ${index + 1}`, message: doc.errors[0]?.message ?? 'invalid YAML' });
-        return;
+/** Reads the folder each time it is called, remembering each file's last good documents. */
+export function createFolderReader(dir: string): () => Promise<FolderRead> {
+  const lastGood = new Map<string, FolderDoc[]>();
+  return async () => {
+    const files = (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort();
+    for (const f of [...lastGood.keys()]) if (!files.includes(f)) lastGood.delete(f);
+    const docs: FolderDoc[] = [];
+    const problems: FolderProblem[] = [];
+    for (const file of files) {
+      const parsed = await parseFile(dir, file);
+      if ('problem' in parsed) {
+        problems.push(parsed.problem);
+        docs.push(...(lastGood.get(file) ?? []));
+        continue;
       }
-      const value: unknown = doc.toJS();
-      if (value && typeof value === 'object') docs.push({ file, index, value: value as Record<string, unknown> });
-    });
-  }
-  return docs;
+      lastGood.set(file, parsed.docs);
+      docs.push(...parsed.docs);
+    }
+    return { docs, problems };
+  };
 }
 
-function secretTable(docs: Doc[]): Map<string, Record<string, string>> {
+async function parseFile(dir: string, file: string): Promise<{ docs: FolderDoc[] } | { problem: FolderProblem }> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, file), 'utf8');
+  } catch (err) {
+    // Removed between readdir and here, or unreadable: judged again at the next change.
+    return { problem: { file, line: undefined, message: err instanceof Error ? err.message : String(err) } };
+  }
+  const lineCounter = new LineCounter();
+  const list = parseAllDocuments(text, { lineCounter });
+  const all = Array.isArray(list) ? list : [list];
+  const error = all.flatMap((d) => d.errors)[0];
+  if (error) return { problem: { file, line: error.linePos?.[0].line, message: error.message.split('\n')[0]! } };
+  const docs: FolderDoc[] = [];
+  all.forEach((doc, index) => {
+    const value: unknown = doc.toJS();
+    if (!value || typeof value !== 'object') return;
+    const lineOf = (field: string) => {
+      const path = field.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+      for (let n = path.length; n > 0; n--) {
+        const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+        if (node?.range) return lineCounter.linePos(node.range[0]).line;
+      }
+      const start = (doc.contents as { range?: [number, number, number] } | null)?.range?.[0];
+      return start === undefined ? undefined : lineCounter.linePos(start).line;
+    };
+    docs.push({ file, index, value: value as Record<string, unknown>, lineOf });
+  });
+  return { docs };
+}
+
+/** Secret documents as name → data (`data` base64-decoded, `stringData` over it), by `namespace/name`. */
+export function secretTable(docs: FolderDoc[]): Map<string, Record<string, string>> {
   const secrets = new Map<string, Record<string, string>>();
   for (const { value } of docs.filter((d) => d.value.kind === 'Secret')) {
     const meta = (value.metadata ?? {}) as { name?: string; namespace?: string };
@@ -57,39 +94,6 @@ function secretTable(docs: Doc[]): Map<string, Record<string, string>> {
     secrets.set(`${meta.namespace ?? 'default'}/${meta.name}`, data);
   }
   return secrets;
-}
-
-export async function loadEndpointFolder(dir: string, validator: ResourceValidator): Promise<FolderLoad> {
-  const problems: FolderProblem[] = [];
-  const docs = await readDocs(dir, problems);
-  const secrets = secretTable(docs);
-  const lookup = (ns: string, name: string, key: string) => secrets.get(`${ns}/${name}`)?.[key];
-  const endpoints: ResolvedEndpoint[] = [];
-  const named = new Set<string>();
-  for (const doc of docs.filter((d) => d.value.kind === 'WebhookEndpoint')) {
-    const meta = (doc.value.metadata ?? {}) as { name?: unknown; namespace?: unknown };
-    if (typeof meta.name === 'string') named.add(endpointId(typeof meta.namespace === 'string' ? meta.namespace : 'default', meta.name));
-    const report = (field: string, message: string) =>
-      problems.push({ file: doc.file, field: `${meta.name ?? `document ${doc.index + 1}`}: ${field}`, message });
-    const schemaProblems = validator.validate(doc.value);
-    if (schemaProblems.length > 0) {
-      for (const p of schemaProblems) report(p.field, p.message);
-      continue;
-    }
-    const resource = doc.value as unknown as EndpointResource;
-    const rules = crossFieldProblems(resource);
-    if (rules.length > 0) {
-      for (const p of rules) report(p.field, p.message);
-      continue;
-    }
-    try {
-      endpoints.push(resolveEndpoint(resource, lookup));
-    } catch (err) {
-      if (err instanceof ResolveError) report(err.field, err.message.slice(err.field.length + 2));
-      else throw err;
-    }
-  }
-  return { endpoints, named, problems };
 }
 
 /** Calls `onChange` (debounced) when anything in the folder changes. Returns a close function. */

@@ -1,7 +1,7 @@
 // The dispatcher's Redis side: partition leases with fencing tokens, and the fenced scripts that
 // claim a partition's head and record an attempt's outcome (lua/head.lua, lua/finish.lua).
 // Every write a dispatcher makes for a partition passes through one of them, and each checks
-// inside Redis that the caller still holds the lease with the same token (invariant 3).
+// inside Redis that the caller still holds the lease with the same token (one owner: docs/guarantees.md).
 import { CONSUMER_GROUP, consumerName, type Keys } from './keys.ts';
 import type { RedisClient } from './redis.ts';
 
@@ -136,6 +136,17 @@ export async function finishAndClaim(
     f.attemptNumber,
   ]);
   return parseHead(reply as unknown[], c.sentNext);
+}
+
+/**
+ * Records an attempt sent ahead whose claim Redis never confirmed (see lua/early-sent.lua): into
+ * the delivery's history, with its counter moved past `attemptNumber`. Not fenced.
+ */
+export async function recordEarlySend(
+  redis: RedisClient, keys: Keys, endpointId: string, deliveryId: string, attemptNumber: number, attempt: Record<string, unknown>, nowIso: string,
+): Promise<number> {
+  const k = keys.endpoint(endpointId);
+  return Number(await redis.runScript('rdEarlySent', [k.delivery(deliveryId), k.attempts(deliveryId)], [attemptNumber, JSON.stringify(attempt), nowIso]));
 }
 
 /** Gives back a claimed head that was not sent (see lua/unclaim.lua). */

@@ -17,6 +17,7 @@ const SCRIPTS = {
   rdReleaseHold: -1,
   rdTrim: 4,
   rdUnclaim: 2,
+  rdEarlySent: 2,
   rdEventsMeta: 2,
   rdReplayCreate: 3,
   rdReplayTransition: 1,

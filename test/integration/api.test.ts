@@ -78,7 +78,7 @@ describe('management API (real HTTP, real redis-server)', function () {
     expect(page.items).to.have.length(4);
     expect(page.items!.map((d) => d.event_id)).to.deep.equal(ids.slice(2).reverse());
     const d = page.items![0]!;
-    expect(d).to.include({ endpoint_id: 'default/plain', status: 'DELIVERED', attempts: 1, max_attempts: 8, resend_seq: 0, origin: 'ingest', response_status_code: 200, response_body: 'ok' });
+    expect(d).to.include({ endpoint_id: 'default/plain', status: 'DELIVERED', attempts: 1, max_attempts: 85, resend_seq: 0, origin: 'ingest', response_status_code: 200, response_body: 'ok' });
     expect(d).to.not.have.any.keys('send_token', 'event_sid', 'last_attempt_ms', 'next_attempt_ms', 'failure_reason');
     const next = (await api.get<Json>(`/api/v1/deliveries?endpoint=default/plain&limit=4&cursor=${page.next_cursor}`)).json;
     expect(next.items!.map((x) => x.event_id)).to.deep.equal(ids.slice(0, 2).reverse());

@@ -10,6 +10,7 @@ import { createKeys, type Keys } from '../../src/store/keys.ts';
 import { createRegistry } from '../../src/store/registry.ts';
 import { appendEvent } from '../../src/store/events.ts';
 import { acquireLease, claimHead, finishAndClaim, type ClaimedDelivery, type FinishInput, type HeadAnswer, type Lease } from '../../src/store/dispatch.ts';
+import { unblockPartition } from '../../src/store/deliveries.ts';
 import { endpoint } from '../support/fixtures.ts';
 import { randomPrefix, startTestRedis, type TestRedis } from '../support/redis.ts';
 
@@ -155,5 +156,27 @@ describe('pipelined claims (real redis-server)', function () {
     expect([again.id, again.attempt]).to.deep.equal([ids[0], 2]);
     expect(await client.hmget(k.delivery(ids[0]!), 'status', 'attempts')).to.deep.equal(['SENDING', '2']);
     expect(await client.llen(k.attempts(ids[0]!)), 'attempt 1 recorded once').to.equal(1);
+  });
+
+  it('keeps a blocked head at the head, claims it again when due, and records its retry even if an unblock ended it meanwhile', async function () {
+    const { lease, ids } = await partition(2);
+    const k = keys.endpoint(lease.endpointId);
+    const head = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, { call: call() }));
+    const block: FinishInput = { ...delivered(head), outcome: 'block', statusCode: 503, classification: 'consumer_5xx', retryDelayMs: 60_000 };
+    expect(await finishAndClaim(client, keys, lease, Date.now(), TAKEOVER_MS, block, { call: call() })).to.deep.equal({ type: 'blocked', deliveryId: ids[0] });
+    expect(await client.hget(k.blocked, '0')).to.equal(ids[0]);
+    expect(await client.hget(k.delivery(ids[0]!), 'status'), 'blocked, still to be retried').to.equal('PENDING');
+    const waiting = await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, { call: call() });
+    expect(waiting.type, 'nothing behind it moves; it waits for its next try').to.equal('wait');
+    // Due now: claimed again as attempt 2, then unblocked (skip) by an operator while in flight.
+    await client.hset(k.delivery(ids[0]!), 'next_attempt_ms', 0);
+    const retried = sendOf(await claimHead(client, keys, lease, Date.now(), TAKEOVER_MS, { call: call() }));
+    expect([retried.id, retried.attempt]).to.deep.equal([ids[0], 2]);
+    await unblockPartition(client, keys, lease.endpointId, 0, 'skip', 0);
+    const next = sendOf(await finishAndClaim(client, keys, lease, Date.now(), TAKEOVER_MS, delivered(retried), { call: call() }));
+    expect(next.id, 'the partition goes on').to.equal(ids[1]);
+    expect(await client.hget(k.delivery(ids[0]!), 'status'), 'ended by the unblock').to.equal('FAILED');
+    const history = (await client.lrange(k.attempts(ids[0]!), 0, -1)).map((a) => (JSON.parse(a) as { attempt: number }).attempt);
+    expect(history, 'the retry in flight is recorded').to.deep.equal([1, 2]);
   });
 });

@@ -104,7 +104,8 @@ describe('dispatcher (real redis-server, real receivers)', function () {
     const k = app.shared.keys.endpoint(blocking.id);
     await waitFor(async () => (await client.hget(k.blocked, '0')) !== null);
     const blockedId = (await client.hget(k.blocked, '0'))!;
-    expect(await delivery(blockedId, blocking.id)).to.include({ status: 'FAILED', attempts: '3', last_failure_reason: 'consumer_5xx' });
+    // Blocked, not failed: it stays PENDING at the head and is tried again every blockedRetrySeconds.
+    expect(await delivery(blockedId, blocking.id)).to.include({ status: 'PENDING', attempts: '3', last_failure_reason: 'consumer_5xx' });
     // Only the dead-letter endpoint moved on to n=1.
     const n1 = bad.receipts.filter((x) => x.body.toString().includes('"n":1'));
     expect(n1).to.have.length(1);

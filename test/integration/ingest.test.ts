@@ -64,7 +64,7 @@ describe('ingest (real redis-server)', function () {
     expect(fields.get('type')!.toString()).to.equal('invoice.paid');
     const [queued] = await client.xrange(k.queue(0), '-', '+');
     const delivery = await client.hgetall(k.delivery(queued![1][1]!));
-    expect(delivery).to.include({ event_id: eventId, status: 'PENDING', attempts: '0', resend_seq: '0', max_attempts: '8', event_type: 'invoice.paid' });
+    expect(delivery).to.include({ event_id: eventId, status: 'PENDING', attempts: '0', resend_seq: '0', max_attempts: '85', event_type: 'invoice.paid' });
   });
 
   it('accepts GitHub, Shopify and Standard Webhooks signatures made by their own libraries', async function () {

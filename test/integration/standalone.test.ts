@@ -7,16 +7,21 @@
 // The tests of the main describe share one process and run in order: each changes the folder and
 // checks the effect.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { Redis } from 'ioredis';
 import Stripe from 'stripe';
 import { parseAllDocuments } from 'yaml';
 import { freePort, INSTALL_HINT } from '../../src/lib/redis-server.ts';
+import { createKeys } from '../../src/store/keys.ts';
+import { createRedis } from '../../src/store/redis.ts';
+import { createRegistry } from '../../src/store/registry.ts';
+import { startReceiver } from '../support/receiver.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const EXAMPLES = join(ROOT, 'examples/endpoints');
@@ -153,6 +158,12 @@ ${spec}`;
 
 const stripe = new Stripe('sk_test_unused');
 
+async function expectRejected(p: Promise<unknown>, pattern: RegExp) {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err, 'rejected').to.be.instanceOf(Error);
+  expect((err as Error).message).to.match(pattern);
+}
+
 const BAD_KEY = endpointYaml('keyed', '  ordering:\n    mode: key\n');
 const FIXED_KEY = endpointYaml('keyed', '  ordering:\n    mode: key\n    key: /id\n    partitions: 2\n');
 const BAD_TYPE = endpointYaml('slow', '    timeoutSeconds: "soon"\n');
@@ -194,6 +205,7 @@ describe('standalone mode (real CLI, own redis-server)', function () {
       REDELIVER_PORT: String(port),
       REDELIVER_HOST: '127.0.0.1',
       REDELIVER_LOG_LEVEL: 'info',
+      REDELIVER_ALLOWED_DESTINATIONS: '127.0.0.0/8',
     });
     const started = await waitForLine(cli, (l) => l.msg === 'redeliver started');
     base = started.url as string;
@@ -219,6 +231,56 @@ describe('standalone mode (real CLI, own redis-server)', function () {
     expect(line!.url).to.be.a('string');
     expect(existsSync(join(tmp, 'data', 'redis')), 'redis data dir').to.equal(true);
     expect(existsSync(join(tmp, 'data', 'secret-key')), 'generated secret key').to.equal(true);
+  });
+
+  it('keeps its data dir private (0700, files 0600) and its redis-server behind a generated password', async function () {
+    const data = join(tmp, 'data');
+    const modes: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        const mode = statSync(p).mode & 0o777;
+        if (e.isDirectory()) {
+          if (mode !== 0o700) modes.push(`${p} ${mode.toString(8)}`);
+          walk(p);
+        } else if (mode !== 0o600) modes.push(`${p} ${mode.toString(8)}`);
+      }
+    };
+    expect((statSync(data).mode & 0o777).toString(8)).to.equal('700');
+    walk(data);
+    expect(readdirSync(join(data, 'redis'), { recursive: true }).some((f) => String(f).endsWith('.aof')), 'an AOF file').to.equal(true);
+    expect(modes, 'files and folders open to others').to.deep.equal([]);
+    const password = readFileSync(join(data, 'redis-password'), 'utf8').trim();
+    expect(password).to.have.length.above(20);
+    const url = cli!.lines.find((l) => l.msg === 'started redis-server')!.url as string;
+    expect(JSON.stringify(cli!.lines), 'the password in a log line').to.not.include(password);
+    const anonymous = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableReadyCheck: false, retryStrategy: () => null });
+    anonymous.on('error', () => undefined);
+    try {
+      await anonymous.connect();
+      await expectRejected(anonymous.get('x'), /NOAUTH/);
+    } finally {
+      anonymous.disconnect();
+    }
+    const authed = new Redis(url, { password, lazyConnect: true });
+    try {
+      await authed.connect();
+      expect(await authed.ping()).to.equal('PONG');
+    } finally {
+      authed.disconnect();
+    }
+  });
+
+  it('refuses a second instance on the same data dir, naming the first one', async function () {
+    const second = runCli(['standalone', '--endpoints', endpointsDir], {
+      PATH: process.env.PATH ?? '', HOME: tmp, REDELIVER_DATA_DIR: join(tmp, 'data'),
+      REDELIVER_PORT: String(await freePort()), REDELIVER_HOST: '127.0.0.1', REDELIVER_LOG_LEVEL: 'info',
+    });
+    const { code } = await second.exited;
+    expect(code).to.equal(1);
+    expect(second.stderr()).to.include(`in use by another Redeliver (pid ${cli!.proc.pid})`);
+    expect(childrenNamed(second.proc.pid!, 'redis-server')).to.deep.equal([]);
+    expect(childrenNamed(cli!.proc.pid!, 'redis-server'), 'the first one keeps its redis-server').to.deep.equal(redisPids);
   });
 
   it('logs each malformed endpoint with its file and the field, and loads the others', function () {
@@ -267,6 +329,73 @@ describe('standalone mode (real CLI, own redis-server)', function () {
       return last === 410;
     });
     expect(last).to.equal(410);
+  });
+
+  /** The registry as the CLI wrote it, read with the data dir's password and secret key. */
+  const registryEntry = async (id: string) => {
+    const data = join(tmp, 'data');
+    const url = cli!.lines.find((l) => l.msg === 'started redis-server')!.url as string;
+    const client = createRedis(url, { password: readFileSync(join(data, 'redis-password'), 'utf8').trim() });
+    try {
+      return await createRegistry(client, createKeys('rd'), Buffer.from(readFileSync(join(data, 'secret-key'), 'utf8').trim(), 'base64')).get(id);
+    } finally {
+      client.disconnect();
+    }
+  };
+
+  it('keeps a live endpoint delivering through a YAML typo in its file, and names the file and line', async function () {
+    const r = await startReceiver();
+    try {
+      const live = endpointYaml('live', '').replace('http://127.0.0.1:4000/webhooks/live', `${r.url}/live`);
+      writeFileSync(join(endpointsDir, 'live.yaml'), live);
+      await pollUntil('default/live answers 202', async () => (await post('/in/default/live', '{"n":0}')).status === 202);
+      await r.until((rs) => rs.length >= 1);
+      // Line 4 breaks the YAML (an unclosed flow sequence).
+      writeFileSync(join(endpointsDir, 'live.yaml'), live.replace('  name: live\n', '  name: [live\n'));
+      const error = await waitForLine(cli!, (l) => l.level === 50 && l.file === join(endpointsDir, 'live.yaml'), POLL_DEADLINE_MS);
+      expect(error.line, JSON.stringify(error)).to.be.a('number');
+      expect(String(error.msg)).to.include(`${join(endpointsDir, 'live.yaml')}:${error.line}:`);
+      expect(String(error.msg)).to.include('last good version stays in effect');
+      const res = await post('/in/default/live', '{"n":1}');
+      expect(res.status, 'a typo does not archive the endpoint').to.equal(202);
+      await r.until((rs) => rs.length >= 2);
+      expect((await registryEntry('default/live'))?.spec.state).to.equal('active');
+      // An invalid (but parseable) spec keeps the last good version too.
+      writeFileSync(join(endpointsDir, 'live.yaml'), live.replace('    provider: none\n', '    provider: none\n    maxBodyBytes: "big"\n'));
+      const invalid = await waitForLine(cli!, (l) => l.level === 50 && l.endpoint === 'default/live' && String(l.field).includes('maxBodyBytes'), POLL_DEADLINE_MS);
+      expect(invalid.line, 'the line of the bad field').to.equal(9);
+      expect((await post('/in/default/live', '{"n":2}')).status).to.equal(202);
+      await r.until((rs) => rs.length >= 3);
+      writeFileSync(join(endpointsDir, 'live.yaml'), live);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('refuses to change the ordering layout of a live endpoint, as the controller does', async function () {
+    const before = await registryEntry('default/live');
+    expect(before?.spec.ordering.mode).to.equal('strict');
+    const live = readFileSync(join(endpointsDir, 'live.yaml'), 'utf8');
+    writeFileSync(join(endpointsDir, 'live.yaml'), live + '  ordering:\n    mode: key\n    key: /n\n    partitions: 4\n  paused: true\n');
+    const refused = await waitForLine(cli!, (l) => l.endpoint === 'default/live' && l.reason === 'OrderingChangeRefused', POLL_DEADLINE_MS);
+    expect(refused.level).to.equal(40);
+    expect(String(refused.msg)).to.include('old layout stays in effect');
+    const after = await registryEntry('default/live');
+    expect(after?.spec.ordering.mode, 'the stored layout').to.equal('strict');
+    expect(after?.spec.paused, 'the rest of the spec is applied').to.equal(true);
+    writeFileSync(join(endpointsDir, 'live.yaml'), live);
+    await pollUntil('default/live unpaused', async () => (await registryEntry('default/live'))?.spec.paused === false);
+  });
+
+  it('writes nothing to the registry for files that did not change', async function () {
+    const ids = ['default/github-events', 'default/shopify-orders', 'default/live'];
+    const before = await Promise.all(ids.map(registryEntry));
+    // Rewrite every file as it is, plus a new one: once the new endpoint answers, the folder was synced.
+    for (const f of readdirSync(endpointsDir)) writeFileSync(join(endpointsDir, f), readFileSync(join(endpointsDir, f)));
+    writeFileSync(join(endpointsDir, 'fresh.yaml'), endpointYaml('fresh', ''));
+    await pollUntil('default/fresh answers 202', async () => (await post('/in/default/fresh', '{}')).status === 202);
+    const after = await Promise.all(ids.map(registryEntry));
+    expect(after.map((e) => e?.updatedAt)).to.deep.equal(before.map((e) => e?.updatedAt));
   });
 
   it('stops on SIGTERM, its redis-server with it', async function () {

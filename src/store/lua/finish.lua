@@ -8,11 +8,13 @@
   ARGV[1..10] as head.lua (ARGV[10], the call id, also marks the outcome as recorded by this call)
   ARGV[11] delivery id  ARGV[12] outcome  ARGV[13] attempt record (JSON)  ARGV[14] source ('front'|'queue')
   ARGV[15] queue entry id  ARGV[16] status code ('' = none)  ARGV[17] response body (≤ 4 KB)
-  ARGV[18] error ('' = none)  ARGV[19] classification  ARGV[20] retry delay ms (from now, by Redis' clock)  ARGV[21] next attempt ISO (for display)
+  ARGV[18] error ('' = none)  ARGV[19] classification  ARGV[20] delay ms before the next try (retry, block; from now, by
+  Redis' clock)  ARGV[21] next attempt ISO (for display)
   ARGV[22] retention seconds (terminal records expire after it)
   ARGV[23] the endpoint's key base (`<p>:{endpoint}:`), for the replay counters of replay deliveries
   ARGV[24] the attempt number this outcome is for (the head must still be in that attempt)
-  Returns { 'fenced' } | { 'stale' } (that attempt is no longer this owner's) | claim_head's answer.
+  Returns { 'fenced' } | { 'stale' } (that attempt is no longer this owner's) | { 'blocked', id } (the head
+  stays, blocked, and is tried again later) | claim_head's answer.
 ]]
 local h = head_args(KEYS, ARGV)
 if not fenced(h.lease, h.owner) then return { 'fenced' } end
@@ -22,14 +24,27 @@ if d[1] ~= 'SENDING' or d[2] ~= h.owner or d[5] ~= ARGV[24] then
   -- This very call ran before and its answer was lost (resent after a reconnect, or retried by
   -- the worker with the same call id): the outcome is recorded; answer the claim again.
   if d[2] == h.owner and d[4] == h.call then return claim_head(h) end
+  if d[1] == 'FAILED' and d[2] == h.owner and d[5] == ARGV[24] then
+    -- An operator's unblock ended this blocked head while its retry was in flight (unblock.lua
+    -- already took it off the head): the request left, so its attempt is recorded; nothing else
+    -- changes, and the partition goes on with its new head.
+    redis.call('RPUSH', akey, ARGV[13])
+    redis.call('HSET', dkey, 'finish_call', h.call)
+    return claim_head(h)
+  end
   return { 'stale' }
 end
 
 local outcome = ARGV[12]
--- A replay's delivered/failed counters move when one of its deliveries ends (or blocks).
+-- Was this delivery blocking its partition? It no longer does once it is delivered or dead-lettered.
+local was_blocker = redis.call('HGET', h.blocked, h.partition) == ARGV[11]
+-- A replay's delivered/failed counters move when one of its deliveries ends or first blocks; a
+-- blocked one delivered later moves from failed to delivered.
 local replay = d[3] and string.match(d[3], '^replay:(.+)$')
-if replay and outcome ~= 'retry' then
-  redis.call('HINCRBY', ARGV[23] .. 'replay:' .. replay, outcome == 'delivered' and 'delivered' or 'failed', 1)
+if replay and outcome ~= 'retry' and not (outcome == 'block' and was_blocker) then
+  local rkey = ARGV[23] .. 'replay:' .. replay
+  redis.call('HINCRBY', rkey, outcome == 'delivered' and 'delivered' or 'failed', 1)
+  if was_blocker and outcome ~= 'block' then redis.call('HINCRBY', rkey, 'failed', -1) end
 end
 redis.call('RPUSH', akey, ARGV[13])
 redis.call('HSET', dkey, 'finish_call', h.call)
@@ -39,22 +54,25 @@ if outcome == 'delivered' then
     'last_failure_reason', '', 'next_attempt_at', '', 'next_attempt_ms', '')
   redis.call('HINCRBY', KEYS[8], 'delivered', 1)
   redis.call('HSET', KEYS[8], 'last_delivered_at', h.now_iso)
+  if was_blocker then redis.call('HDEL', h.blocked, h.partition) end
 else
   redis.call('HSET', dkey, 'updated_at', h.now_iso, 'last_response_status', ARGV[16],
     'last_response_body', ARGV[17], 'last_error', ARGV[18], 'last_failure_reason', ARGV[19])
-  if outcome == 'retry' then
+  if outcome == 'retry' or outcome == 'block' then
     redis.call('HSET', dkey, 'status', 'PENDING', 'next_attempt_ms', redis_now_ms() + tonumber(ARGV[20]), 'next_attempt_at', ARGV[21])
-    return claim_head(h)
+    if outcome == 'retry' then return claim_head(h) end
+    -- Exhausted, onExhausted block: it stays PENDING at the head, holds the partition and is
+    -- tried again after ARGV[20] (blockedRetrySeconds), until it is delivered or unblocked.
+    if not was_blocker then
+      redis.call('HSET', h.blocked, h.partition, ARGV[11])
+      redis.call('HINCRBY', KEYS[8], 'blocked', 1)
+    end
+    return { 'blocked', ARGV[11] }
   end
   redis.call('HSET', dkey, 'status', 'FAILED', 'next_attempt_at', '', 'next_attempt_ms', '')
   redis.call('HINCRBY', KEYS[8], 'failed', 1)
-  if outcome == 'block' then
-    -- The failed delivery stays at the head and holds the partition until an unblock.
-    redis.call('HSET', h.blocked, h.partition, ARGV[11])
-    redis.call('HINCRBY', KEYS[8], 'blocked', 1)
-    return { 'blocked', ARGV[11] }
-  end
   redis.call('HINCRBY', KEYS[8], 'deadlettered', 1)
+  if was_blocker then redis.call('HDEL', h.blocked, h.partition) end
 end
 drop_head(h.queue, h.front, h.group, ARGV[14], ARGV[15])
 local retention = tonumber(ARGV[22])

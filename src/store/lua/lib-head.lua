@@ -120,15 +120,22 @@ end
         partition, group, consumer, takeover_ms, expect (the delivery a pipelining owner already sent
         as the next head, '' = none), call (an id of this call, the same when it is repeated) }
   Returns one of
-    { 'empty' } | { 'blocked', delivery id } | { 'wait', ms } | { 'expired', delivery id } (failed: event gone)
+    { 'empty' } | { 'blocked', delivery id } (held until an unblock) | { 'wait', ms } (also a blocked
+      head's next try) | { 'expired', delivery id } (failed: event gone)
     { 'send', source, qid, describe(...)…, ['__next', qid, describe(...)…] }
     { 'same', source, qid, attempt, started at, ['__next', …] } when the head is `expect` (the
       caller already has its event, so it is not sent again)
 ]]
 local function claim_head(h, pel_empty)
   for _ = 1, 100 do
+    -- A blocked head (its attempts exhausted, onExhausted block) stays PENDING at the head and is
+    -- claimed like any other when its next try is due (finish.lua spaces those tries), so the
+    -- scope resumes by itself. A blocker already FAILED waits for an operator's unblock.
     local blocker = redis.call('HGET', h.blocked, h.partition)
-    if blocker then return { 'blocked', blocker } end
+    if blocker then
+      local bs = redis.call('HGET', h.dprefix .. blocker, 'status')
+      if bs ~= 'PENDING' and bs ~= 'SENDING' then return { 'blocked', blocker } end
+    end
     local id, source, qid = find_head(h.queue, h.front, h.group, h.consumer, pel_empty)
     pel_empty = false
     if not id then return { 'empty' } end

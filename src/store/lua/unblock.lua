@@ -1,6 +1,7 @@
 --[[
-  Unblock a partition held by an exhausted delivery: `skip` drops it (it stays FAILED), `retry`
-  drops it and puts a NEW delivery of the same event (resend_seq + 1) at the front, so order holds.
+  Unblock a partition held by an exhausted delivery: `skip` drops it (it ends FAILED), `retry`
+  drops it (FAILED) and puts a NEW delivery of the same event (resend_seq + 1) at the front, so
+  order holds.
   KEYS[1] blocked hash  KEYS[2] queue stream  KEYS[3] front list  KEYS[4] blocked delivery hash
   KEYS[5] new delivery hash  KEYS[6] delivery log stream  KEYS[7] resend counters hash  KEYS[8] attempts list of the blocked delivery
   KEYS[9] latest-delivery hash
@@ -20,6 +21,10 @@ else
   end
 end
 redis.call('HDEL', KEYS[1], ARGV[1])
+-- A blocked head is still PENDING (tried again at intervals): the operator's unblock ends it.
+if redis.call('HGET', KEYS[4], 'status') ~= 'DELIVERED' then
+  redis.call('HSET', KEYS[4], 'status', 'FAILED', 'next_attempt_at', '', 'next_attempt_ms', '', 'updated_at', ARGV[4])
+end
 local retention = tonumber(ARGV[9])
 if retention and retention > 0 then
   redis.call('EXPIRE', KEYS[4], retention)
