@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { Webhook } from 'standardwebhooks';
+import { parse as parseYaml } from 'yaml';
 import { freePort } from '../../src/lib/redis-server.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -107,7 +108,11 @@ describe('first run (real CLI in a fresh clone, real redis-server)', function ()
     const base = `http://127.0.0.1:${port}`;
     expect(summary.ingest.map((i) => i.url)).to.include(`${base}/in/default/stripe-billing`);
     expect(summary.api).to.equal(`${base}/api/v1`);
-    expect(summary.msg).to.include(`${base}/in/default/stripe-billing`).and.include('dev-operator-key').and.include('npm run example:receiver');
+    // The demo keys of the config the README's command uses, to sign in with.
+    const demoKeys = (parseYaml(readFileSync(join(ROOT, 'examples/redeliver.yaml'), 'utf8')) as { apiKeys: string[] }).apiKeys;
+    expect(demoKeys).to.not.be.empty;
+    expect(summary.msg).to.include(`${base}/in/default/stripe-billing`).and.include(`Dashboard: ${base}/`).and.include('npm run example:receiver');
+    for (const k of demoKeys) expect(summary.msg).to.include(k);
     const redis = childrenOf(app.proc.pid!);
     expect(redis, 'its redis-server').to.have.length(1);
 
