@@ -99,7 +99,9 @@ export async function startProcess(opts: {
     : undefined;
   await endpoints.start().catch(async (err: unknown) => {
     // The first reads fail with "max retries"; the reason (TLS, AUTH, DNS) is the connection's.
-    await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+    // disconnect, not quit: a QUIT queued behind the failed reads would keep the client
+    // reconnecting (new TLS handshakes that fail again) after this start has given up.
+    for (const c of connections) c.disconnect();
     folder?.close();
     await redisServer?.stop();
     throw lastRedisError && !errorMessage(err).includes(lastRedisError) ? new Error(`cannot use Redis: ${lastRedisError} (${errorMessage(err)})`, { cause: err }) : err;

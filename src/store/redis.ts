@@ -144,10 +144,28 @@ interface Batched { name: ScriptName; key: string; call: ScriptArg[]; ack: Repli
  * A client for commands and scripts. `maxRetriesPerRequest` stays small so a request whose Redis
  * is down fails (and the ingest answers 503) instead of hanging; the client keeps reconnecting.
  */
+/**
+ * ioredis listens for a connection's socket errors with `once`, and not at all when the socket
+ * was destroyed before it looked (a TLS handshake refused at once): a second error on that
+ * socket (a server's TLS alert after a refused certificate) was then thrown as an uncaught
+ * exception and ended the process. Every socket gets a lasting listener; ioredis still handles
+ * the errors it sees (reconnect, the client's own 'error' event).
+ */
+function keepStreamErrorsHandled(redis: object): void {
+  const connector = (redis as unknown as { connector?: { connect?: (...args: unknown[]) => Promise<unknown> } }).connector;
+  const connect = connector?.connect?.bind(connector);
+  if (!connector || !connect) return;
+  connector.connect = (...args) => connect(...args).then((stream) => {
+    if (stream && typeof (stream as NodeJS.EventEmitter).on === 'function') (stream as NodeJS.EventEmitter).on('error', () => undefined);
+    return stream;
+  });
+}
+
 export function createRedis(target: string | RedisTarget, opts: RedisOptions = {}): RedisClient {
   const t: RedisTarget = typeof target === 'string' ? { url: target } : target;
   const redis = connectClient(t, opts) as RedisClient;
   const cluster = redis instanceof Cluster ? redis : undefined;
+  if (!cluster) keepStreamErrorsHandled(redis);
   Object.defineProperty(redis, 'isCluster', { value: cluster !== undefined });
   Object.defineProperty(redis, 'ack', { value: t.ack });
   for (const [name, numberOfKeys] of Object.entries(SCRIPTS)) {
