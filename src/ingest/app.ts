@@ -112,7 +112,9 @@ async function ingest(ctx: Context, deps: Deps, now: () => number, id: string) {
   const headers = ctx.headers as Record<string, string | undefined>;
   const limit = endpoint.spec.source.maxBodyBytes;
   const declared = Number(ctx.get('content-length') || NaN);
-  const reserved = Number.isFinite(declared) && declared <= limit ? declared : limit;
+  // Unknown length: the endpoint's limit, but never more than the whole budget (a budget smaller
+  // than one endpoint's limit would otherwise refuse every chunked request).
+  const reserved = Math.min(Number.isFinite(declared) && declared <= limit ? declared : limit, deps.config.maxPendingBodyBytes);
   if (!deps.budget.reserve(reserved)) {
     outcome('ingest_busy');
     ctx.set('Retry-After', '1');

@@ -25,6 +25,15 @@ interface Facts {
   receiver?: string;
 }
 
+/**
+ * Only the demo keys (marked "change-me", as in examples/redeliver.yaml) are printed, to sign in
+ * with on a first run; any other key is a real credential and stays out of the log.
+ */
+const shown = (entry: string) => {
+  const i = entry.indexOf(':');
+  return entry.includes('change-me') ? entry : `${entry.slice(0, Math.max(i, 0))}:(configured, not shown)`;
+};
+
 /** What is true of this start; a field is absent when it does not apply. */
 function facts(s: SummaryInput): Facts {
   const f: Facts = {};
@@ -36,7 +45,7 @@ function facts(s: SummaryInput): Facts {
     f.dashboard = `${s.url}/`;
     f.api = `${s.url}/api/v1`;
   }
-  if (s.standalone && s.apiKeys.length) f.apiKeys = s.apiKeys;
+  if (s.standalone && s.apiKeys.length) f.apiKeys = s.apiKeys.map(shown);
   if (s.standalone) f.receiver = 'PORT=4000 npm run example:receiver';
   return f;
 }

@@ -160,7 +160,10 @@ export async function startFolderSource(deps: FolderSourceDeps): Promise<FolderS
       const [namespace, name] = [id.slice(0, id.indexOf('/')), id.slice(id.indexOf('/') + 1)];
       await syncOne(await objectOf(doc, id, namespace, name)).catch((err: unknown) => log.error({ endpoint: id, err }, 'endpoint sync failed'));
     }
-    await archiveGone();
+    // A file that does not parse may hold endpoints whose last good version is not known (a
+    // restart forgets it): archiving what is "missing" then would answer 410 for a typo. Only a
+    // folder that reads cleanly archives what left it.
+    if (problems.length === 0) await archiveGone();
     const now = loaded().join(',');
     if (now !== lastLoaded) log.info({ dir: deps.dir, endpoints: loaded(), problems: problems.length }, 'endpoints loaded');
     lastLoaded = now;

@@ -178,6 +178,20 @@ describe('ingest limits: Redis trouble, slow and hostile clients (real redis-ser
       for (const s of stalled) s.socket.destroy();
       await waitFor(async () => (await timedPost(app)).status === 202, 10_000, 'a 202 once the stalled uploads are gone');
     });
+
+    it('takes a chunked body (no Content-Length) on an endpoint whose limit exceeds the whole budget', async function () {
+      await app.putEndpoint(endpoint({ name: 'big', spec: { source: { provider: 'none', maxBodyBytes: 65_536 }, destination: dest } }));
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(new TextEncoder().encode('chunked '));
+          c.enqueue(new TextEncoder().encode('body'));
+          c.close();
+        },
+      });
+      // A stream body goes out chunked: no Content-Length, so the endpoint's limit is reserved.
+      const res = await fetch(app.url + '/in/default/big', { method: 'POST', body, headers: { 'content-type': 'text/plain' }, duplex: 'half', signal: AbortSignal.timeout(8_000) } as RequestInit);
+      expect(res.status, await res.text()).to.equal(202);
+    });
   });
 
   describe('aborted uploads', function () {

@@ -435,3 +435,36 @@ describe('standalone mode without redis-server on PATH', function () {
     expect(cli.stderr()).to.match(/apt-get install -y redis-server/);
   });
 });
+
+describe('standalone mode restarted with a YAML typo in a live endpoint\'s file', function () {
+  this.timeout(120_000);
+  let tmp: string;
+  let cli: Cli | undefined;
+  after(async function () {
+    await stopCli(cli, 'SIGTERM');
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('keeps the endpoint (no 410): a file that does not parse archives nothing, even with no last good version in memory', async function () {
+    tmp = mkdtempSync(join(tmpdir(), 'redeliver-typo-restart-'));
+    const endpointsDir = join(tmp, 'endpoints');
+    mkdirSync(endpointsDir);
+    const live = endpointYaml('live', '');
+    writeFileSync(join(endpointsDir, 'live.yaml'), live);
+    const port = await freePort();
+    const env = {
+      PATH: process.env.PATH ?? '', HOME: tmp, REDELIVER_DATA_DIR: join(tmp, 'data'), REDELIVER_PORT: String(port),
+      REDELIVER_HOST: '127.0.0.1', REDELIVER_LOG_LEVEL: 'info', REDELIVER_ALLOWED_DESTINATIONS: '127.0.0.0/8',
+    };
+    const post = async (url: string) => (await fetch(`${url}/in/default/live`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(5000) })).status;
+    cli = runCli(['standalone', '--endpoints', endpointsDir], env);
+    let url = (await waitForLine(cli, (l) => l.msg === 'redeliver started')).url as string;
+    expect(await post(url)).to.equal(202);
+    await stopCli(cli, 'SIGTERM');
+
+    writeFileSync(join(endpointsDir, 'live.yaml'), live.replace('  name: live\n', '  name: [live\n'));
+    cli = runCli(['standalone', '--endpoints', endpointsDir], env);
+    url = (await waitForLine(cli, (l) => l.msg === 'redeliver started')).url as string;
+    expect(await post(url), 'the endpoint of a file with a typo is not archived').to.equal(202);
+  });
+});

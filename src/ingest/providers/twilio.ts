@@ -65,7 +65,13 @@ export function verifyTwilio(input: VerifyInput): VerifyResult {
   if (!input.url) return fail('secret_missing', 'the public URL of the endpoint is not known');
 
   const bodyHash = bodyHashMatches(input.url, input.body);
-  const params = bodyHash === undefined && isForm(input.headers['content-type']) ? formParameters(input.body) : '';
+  const form = isForm(input.headers['content-type']);
+  // Without bodySHA256 only form parameters are signed: any other body would ride on a signature
+  // of the bare URL (and Twilio's signatures never expire).
+  if (bodyHash === undefined && !form && input.body.length > 0) {
+    return fail('signature_invalid', 'a body that is not form-encoded must be covered by bodySHA256 in the URL');
+  }
+  const params = bodyHash === undefined && form ? formParameters(input.body) : '';
   for (const url of urlVariants(input.url)) {
     const index = firstMatch(input.secrets, [signature], (token) => hmac(algorithm, token, url + params));
     if (index < 0) continue;
