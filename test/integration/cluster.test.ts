@@ -185,6 +185,9 @@ describe('Redis Cluster (3 masters + 3 replicas, real redis-server)', function (
     await waitFor(async () => oneAck.shared.endpoints.get(ep.id) !== undefined, 10_000, 'second app sees the endpoint');
     const refused = await strictAck.post(`/in/${ep.id}`, JSON.stringify({ id: 'x-1', k: 'x', seq: 0 }));
     expect(refused.status).to.equal(503);
+    expect(refused.json.code).to.equal('storage_unavailable');
+    // One replica per master, its link up: WAIT 1 is met.
+    await cluster.awaitReplicated();
     const ok = await oneAck.post(`/in/${ep.id}`, JSON.stringify({ id: 'x-2', k: 'x', seq: 1 }));
     expect(ok.status).to.be.within(200, 299);
     // The replica of the endpoint's master holds the event the 2xx promised.

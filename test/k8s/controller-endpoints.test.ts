@@ -3,6 +3,7 @@
 // resources are refused with the field named (by the API server's schema, or by the controller for
 // the CEL rules 1.20 cannot run); missing Secrets, ordering-layout changes, blocked partitions,
 // status refresh and the finalizer.
+import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { unblockPartition } from '../../src/store/deliveries.ts';
@@ -31,12 +32,21 @@ describe('controller: WebhookEndpoint (real kube-apiserver 1.20, real redis-serv
     return values.filter((v) => v.labels.kind === 'WebhookEndpoint').reduce((n, v) => n + v.value, 0);
   };
 
+  // The controller's warnings (an Event the API server did not take, a failed status write) are
+  // kept and printed when a test fails, so a failure on a loaded CI machine says why.
+  const warnings: string[] = [];
+  const logTo = new PassThrough().on('data', (line: Buffer) => warnings.push(line.toString().trim()));
+
   before(async function () {
     [env, redis] = await Promise.all([startKubeWithCrds(), startTestRedis()]);
-    app = await startTestApp({ redisUrl: redis.url, roles: ['ingest', 'dispatcher'] });
+    app = await startTestApp({ redisUrl: redis.url, roles: ['ingest', 'dispatcher'], config: { logLevel: 'warn' }, logTo });
     client = new Redis(redis.url);
     controller = await startController(app.shared, env.kubeconfig);
     await waitFor('leadership', async () => controller.isLeader());
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed' && warnings.length) console.log(`      warnings logged:\n${warnings.slice(-40).join('\n')}`);
+    warnings.length = 0;
   });
   after(async function () {
     await controller?.close?.();

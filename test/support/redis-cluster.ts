@@ -1,7 +1,8 @@
 // A real Redis Cluster for a suite: six redis-server processes (3 masters with a replica each,
 // `--cluster-enabled yes`), each on a free port with its own data dir and AOF, joined by
-// `redis-cli --cluster create … --cluster-replicas 1`. A short node timeout makes a failover take
-// a couple of seconds, so tests can SIGKILL a master and await its replica's promotion.
+// `redis-cli --cluster create … --cluster-replicas 1`. A short node timeout (3 s: long enough that a
+// loaded 2-core machine does not fail a healthy node over) makes a failover take a few seconds, so
+// tests can SIGKILL a master and await its replica's promotion.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,6 +50,11 @@ export interface TestCluster {
    * once it has rejoined as a replica with its replication link up.
    */
   restart(port: number, timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves once every live master that serves slots has a replica whose link is up (a loaded
+   * machine can cut a link for a while: a test of replicated writes awaits it first).
+   */
+  awaitReplicated(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -78,7 +84,7 @@ export async function startTestCluster(opts: { fsync?: 'everysec' | 'always'; no
       const port = await freePort();
       const server = await startRedisServer({
         dataDir: join(root, String(port)), port, fsync: opts.fsync ?? 'everysec',
-        args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 1000),
+        args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 3000),
           // Any replica may take over, however long it was cut off (the test kills its master).
           '--cluster-replica-validity-factor', '0'],
       });
@@ -163,6 +169,15 @@ export async function startTestCluster(opts: { fsync?: 'everysec' | 'always'; no
         const info = await ask((c) => c.call('INFO', 'replication') as Promise<string>, port).catch(() => '');
         return /role:slave/.test(info) && /master_link_status:up/.test(info);
       }, timeoutMs, `node ${port} rejoined as a replica`);
+    },
+    async awaitReplicated(timeoutMs = 30_000) {
+      await waitFor(async () => {
+        for (const m of await liveMasters().catch(() => [])) {
+          const info = await ask((c) => c.call('INFO', 'replication') as Promise<string>, m.port).catch(() => '');
+          if (!/^role:master/m.test(info) || !/^slave\d+:.*state=online/m.test(info)) return false;
+        }
+        return true;
+      }, timeoutMs, 'every master has a replica online');
     },
     async stop() {
       process.off('exit', onExit);
