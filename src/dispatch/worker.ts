@@ -317,7 +317,7 @@ export function startWorker(d: WorkerDeps): Worker {
     const giveUpAt = performance.now() + UNCONFIRMED_RETRY_MS;
     for (let i = 0; ; i++) {
       try {
-        await recordEarlySend(d.redis, shared.keys, lease.endpointId, sent.id, sent.attempt, attempt, new Date(d.now()).toISOString());
+        await recordEarlySend(d.redis, shared.keys, lease.endpointId, sent.id, sent.attempt, attempt, d.now());
         d.outage.succeeded();
         return;
       } catch (err) {

@@ -5,9 +5,10 @@ import { v7 as uuidv7 } from 'uuid';
 import { partitionCount, type EndpointSpec } from '../domain/endpoint.ts';
 import { AppError, conflict, notFound } from '../errors/index.ts';
 import { CONSUMER_GROUP, consumerName, type Keys } from './keys.ts';
+import { decodeDelivery, isoOfMs, type DeliveryRecord } from './delivery-record.ts';
 import type { RedisClient } from './redis.ts';
 
-export type DeliveryRecord = Record<string, string>;
+export type { DeliveryRecord } from './delivery-record.ts';
 
 export interface Attempt {
   attempt: number;
@@ -27,13 +28,16 @@ export async function locateDelivery(redis: RedisClient, keys: Keys, deliveryId:
 }
 
 export async function getDelivery(redis: RedisClient, keys: Keys, endpointId: string, deliveryId: string): Promise<DeliveryRecord | undefined> {
-  const d = await redis.hgetall(keys.endpoint(endpointId).delivery(deliveryId));
-  return d.id ? d : undefined;
+  return decodeDelivery(await redis.hgetall(keys.endpoint(endpointId).delivery(deliveryId)), endpointId, deliveryId);
 }
 
 export async function getAttempts(redis: RedisClient, keys: Keys, endpointId: string, deliveryId: string): Promise<Attempt[]> {
   const list = await redis.lrange(keys.endpoint(endpointId).attempts(deliveryId), 0, -1);
-  return list.map((a) => JSON.parse(a) as Attempt);
+  return list.map((a) => {
+    // An attempt recorded inside Redis (dispatcher_lost) carries its start as epoch ms.
+    const { started_ms, ...rest } = JSON.parse(a) as Attempt & { started_ms?: number };
+    return started_ms !== undefined && rest.started_at === undefined ? { ...rest, started_at: isoOfMs(String(started_ms)) } : rest;
+  });
 }
 
 /**
@@ -50,12 +54,12 @@ export async function resendDelivery(
   const newId = uuidv7();
   const reply = (await redis.runScript('rdResend',
     [k.delivery(sourceId), k.delivery(newId), k.endpoint, `${k.base}q:`, k.deliveryLog, k.stats, k.resendSeq, k.latestDelivery, k.events],
-    [newId, new Date().toISOString(), keys.wakeChannel, endpointId, spec?.ordering.mode ?? 'strict', origin,
+    [newId, Date.now(), keys.wakeChannel, endpointId, spec?.ordering.mode ?? 'strict', origin,
       spec ? partitionCount(spec) : 1])) as [string, string?, number?, string[]?];
   switch (reply[0]) {
     case 'ok':
       // The record as created (PENDING): the dispatcher may already be sending it.
-      return { id: newId, resendSeq: Number(reply[2]), record: fromFlat(reply[3] ?? []) };
+      return { id: newId, resendSeq: Number(reply[2]), record: decodeDelivery(reply[3] ?? [], endpointId, newId)! };
     case 'not_found':
       throw notFound(`delivery "${sourceId}" not found`);
     case 'not_resendable':
@@ -82,16 +86,10 @@ export async function unblockPartition(
   const newId = uuidv7();
   const reply = (await redis.runScript('rdUnblock',
     [k.blocked, k.queue(partition), k.front(partition), k.delivery(blockedId), k.delivery(newId), k.deliveryLog, k.resendSeq, k.attempts(blockedId), k.latestDelivery],
-    [partition, action, newId, new Date().toISOString(), CONSUMER_GROUP, consumerName(partition), keys.wakeChannel, endpointId, retentionSeconds],
+    [partition, action, newId, Date.now(), CONSUMER_GROUP, consumerName(partition), keys.wakeChannel, endpointId, retentionSeconds],
   )) as [string, string?, string?, string[]?];
   if (reply[0] !== 'ok') throw conflict('not_blocked', `partition ${partition} of endpoint "${endpointId}" is not blocked`);
-  return { blockedId: reply[1]!, newId: reply[2] || undefined, record: reply[2] ? fromFlat(reply[3] ?? []) : undefined };
-}
-
-function fromFlat(flat: string[]): DeliveryRecord {
-  const out: DeliveryRecord = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
-  return out;
+  return { blockedId: reply[1]!, newId: reply[2] || undefined, record: reply[2] ? decodeDelivery(reply[3] ?? [], endpointId, reply[2]) : undefined };
 }
 
 /** Blocked partitions of an endpoint: partition → delivery id. */

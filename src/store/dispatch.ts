@@ -2,6 +2,7 @@
 // claim a partition's head and record an attempt's outcome (lua/head.lua, lua/finish.lua).
 // Every write a dispatcher makes for a partition passes through one of them, and each checks
 // inside Redis that the caller still holds the lease with the same token (one owner: docs/guarantees.md).
+import { isoOfMs } from './delivery-record.ts';
 import { CONSUMER_GROUP, consumerName, type Keys } from './keys.ts';
 import type { RedisClient } from './redis.ts';
 
@@ -92,7 +93,7 @@ function headKeysAndArgs(keys: Keys, lease: Lease, nowMs: number, takeoverMs: nu
   const p = lease.partition;
   return {
     keys: [k.lease(p), k.queue(p), k.front(p), k.blocked, k.events],
-    args: [k.delivery(''), `${lease.owner}:${lease.token}`, c.peek ? '1' : '', new Date(nowMs).toISOString(), p, CONSUMER_GROUP,
+    args: [k.delivery(''), `${lease.owner}:${lease.token}`, c.peek ? '1' : '', nowMs, p, CONSUMER_GROUP,
       consumerName(p), takeoverMs, c.sentNext?.id ?? '', c.call] as Array<string | number>,
   };
 }
@@ -132,8 +133,7 @@ export async function finishAndClaim(
   const delay = f.retryDelayMs;
   const reply = await redis.runScriptBuffer('rdFinish', [...ks, k.delivery(f.deliveryId), k.attempts(f.deliveryId), k.stats, k.endpoint], [
     ...args, f.deliveryId, f.outcome, JSON.stringify(f.attempt), f.source, f.queueEntryId, f.statusCode ?? '', f.responseBody,
-    f.error, f.classification, delay ?? '', delay === undefined ? '' : new Date(nowMs + delay).toISOString(), f.retentionSeconds, k.base,
-    f.attemptNumber,
+    f.error, f.classification, delay ?? '', f.retentionSeconds, k.base, f.attemptNumber,
   ]);
   return parseHead(reply as unknown[], c.sentNext);
 }
@@ -143,10 +143,10 @@ export async function finishAndClaim(
  * the delivery's history, with its counter moved past `attemptNumber`. Not fenced.
  */
 export async function recordEarlySend(
-  redis: RedisClient, keys: Keys, endpointId: string, deliveryId: string, attemptNumber: number, attempt: Record<string, unknown>, nowIso: string,
+  redis: RedisClient, keys: Keys, endpointId: string, deliveryId: string, attemptNumber: number, attempt: Record<string, unknown>, nowMs: number,
 ): Promise<number> {
   const k = keys.endpoint(endpointId);
-  return Number(await redis.runScript('rdEarlySent', [k.delivery(deliveryId), k.attempts(deliveryId)], [attemptNumber, JSON.stringify(attempt), nowIso]));
+  return Number(await redis.runScript('rdEarlySent', [k.delivery(deliveryId), k.attempts(deliveryId)], [attemptNumber, JSON.stringify(attempt), nowMs]));
 }
 
 /** Gives back a claimed head that was not sent (see lua/unclaim.lua). */
@@ -176,7 +176,7 @@ function parseHead(reply: unknown[], sentNext?: ClaimedDelivery): HeadAnswer {
       if (!sentNext) throw new Error('the head script answered "same" without a delivery sent ahead');
       const delivery: ClaimedDelivery = {
         ...sentNext, source: str(reply[1]) as 'front' | 'queue', queueEntryId: str(reply[2]), attempt: Number(str(reply[3])),
-        startedAt: str(reply[4]), next: undefined,
+        startedAt: isoOfMs(str(reply[4])), next: undefined,
       };
       return { type: 'send', delivery: withNext(delivery, reply, 5) };
     }
@@ -199,7 +199,7 @@ function parseDelivery(reply: unknown[], at: number): ClaimedDelivery {
     maxAttempts: Number(v(6)),
     resendSeq: v(7) || '0',
     destinationUrl: v(8),
-    startedAt: v(9),
+    startedAt: isoOfMs(v(9)),
     eventHeaders: JSON.parse(v(10) || '{}') as Record<string, string>,
     body: Buffer.isBuffer(body) ? body : Buffer.from(str(body ?? '')),
   };

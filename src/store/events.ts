@@ -40,7 +40,8 @@ export async function appendEvent(redis: RedisClient, keys: Keys, e: NewEvent): 
     [k.events],
     [e.eventId, e.eventType, e.providerEventId ?? '', e.receivedAt, JSON.stringify(e.headers), e.body, e.deliveryId,
       e.maxAttempts, e.dedupeWindowSeconds, keys.wakeChannel, e.endpointId, e.partition, e.orderingKey ?? '', k.base,
-      e.dedupe ? e.dedupe.claim ?? '' : e.providerEventId ?? '', (e.verificationHeaders ?? []).join(','), e.dedupe?.record ?? ''],
+      e.dedupe ? e.dedupe.claim ?? '' : e.providerEventId ?? '', (e.verificationHeaders ?? []).join(','), e.dedupe?.record ?? '',
+      Date.parse(e.receivedAt)],
     // With a replicated acknowledgement configured, the answer waits for the replicas (WAIT).
     redis.ack,
   )) as [number, string, string];

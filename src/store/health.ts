@@ -3,6 +3,7 @@
 // destination is answering — judged by the outcome of the most recent attempts (the heads of the
 // partitions, which are what is being retried, and the newest deliveries).
 import { partitionCount, type ResolvedEndpoint } from '../domain/endpoint.ts';
+import { isoOfMs } from './delivery-record.ts';
 import type { Keys } from './keys.ts';
 import type { RedisClient } from './redis.ts';
 
@@ -35,7 +36,7 @@ async function partitionFigures(redis: RedisClient, keys: Keys, ep: ResolvedEndp
 type Outcome = { at: string; reason: string };
 
 /** The most recent attempt with a known outcome among the given delivery records. */
-function lastOutcome(records: Array<Array<string | null>>): Outcome | undefined {
+function lastOutcome(records: ReadonlyArray<ReadonlyArray<string | null | undefined>>): Outcome | undefined {
   let last: Outcome | undefined;
   for (const [status, attempts, reason, at] of records) {
     // An attempt in flight has no outcome yet; its record still holds the previous attempt's.
@@ -57,10 +58,12 @@ export async function endpointHealth(redis: RedisClient, keys: Keys, ep: Resolve
   ]);
   const frontHeads = parts.map((p) => p.heads[0]).filter((x): x is string => !!x);
   const ids = [...new Set([...parts.flatMap((p) => p.heads), ...Object.values(blocked), ...recent.map((r) => r[1][1])].filter((x): x is string => !!x))];
-  const records = await Promise.all(ids.map((id) => redis.hmget(k.delivery(id), 'status', 'attempts', 'last_failure_reason', 'last_attempt_at', 'created_at')));
+  // Times are epoch ms in the record (store/delivery-record.ts): the last attempt's is shown as ISO.
+  const records = (await Promise.all(ids.map((id) => redis.hmget(k.delivery(id), 'status', 'attempts', 'last_failure_reason', 'last_attempt_ms', 'created_ms'))))
+    .map(([status, attempts, reason, attemptMs, createdMs]) => [status, attempts, reason, isoOfMs(attemptMs ?? undefined), createdMs] as const);
   // Oldest pending: the first queue (or hold) entry's id is its enqueue time; a front entry has its record's.
   const times = parts.flatMap((p) => p.oldest).filter((x): x is number => x !== undefined);
-  for (const [i, r] of records.entries()) if (frontHeads.includes(ids[i]!) && r[4]) times.push(Date.parse(r[4]));
+  for (const [i, r] of records.entries()) if (frontHeads.includes(ids[i]!) && r[4]) times.push(Number(r[4]));
   const counters: Record<string, number> = {};
   for (const [name, v] of Object.entries(stats)) if (/^-?\d+$/.test(v)) counters[name] = Number(v);
   return {
@@ -68,7 +71,7 @@ export async function endpointHealth(redis: RedisClient, keys: Keys, ep: Resolve
     held: parts.reduce((n, p) => n + p.held, 0),
     oldestPendingMs: times.length ? Math.max(0, nowMs - Math.min(...times)) : undefined,
     blocked,
-    lastDeliveredAt: stats.last_delivered_at || undefined,
+    lastDeliveredAt: isoOfMs(stats.last_delivered_ms) || undefined,
     destination: destination(lastOutcome(records)),
     counters,
   };

@@ -10,6 +10,7 @@
 // Filters that the log cannot answer (status, event type) are applied to each record, with a
 // budget of entries examined per page; a page may then hold fewer rows than asked for while more
 // follow (the cursor says where the scan stopped).
+import { decodeDelivery, type DeliveryRecord } from './delivery-record.ts';
 import type { Keys } from './keys.ts';
 import type { RedisClient } from './redis.ts';
 
@@ -94,7 +95,7 @@ async function takeGroup(redis: RedisClient, keys: Keys, its: LogIterator[], wan
 }
 
 export function keep(q: Pick<DeliveryQuery, 'statuses' | 'eventType'>, d: Record<string, string>): boolean {
-  if (!d.id) return false; // expired by retention
+  if (!d.status) return false; // expired by retention
   if (q.statuses && !q.statuses.has(d.status ?? '')) return false;
   return q.eventType === undefined || d.event_type === q.eventType;
 }
@@ -104,11 +105,11 @@ export function keep(q: Pick<DeliveryQuery, 'statuses' | 'eventType'>, d: Record
  * whole record only for the rows it keeps: a selective filter examines thousands of entries.
  */
 async function readGroup(redis: RedisClient, keys: Keys, q: DeliveryQuery, group: Array<{ ep: string; id: string }>) {
-  const full = (e: { ep: string; id: string }) => redis.hgetall(keys.endpoint(e.ep).delivery(e.id));
+  const full = async (e: { ep: string; id: string }) => decodeDelivery(await redis.hgetall(keys.endpoint(e.ep).delivery(e.id)), e.ep, e.id) ?? {};
   if (!q.statuses && q.eventType === undefined) return Promise.all(group.map(full));
   const slim = await Promise.all(group.map(async (e) => {
-    const [id, status, type] = await redis.hmget(keys.endpoint(e.ep).delivery(e.id), 'id', 'status', 'event_type');
-    return { ...(id ? { id } : {}), status: status ?? '', event_type: type ?? '' } as Record<string, string>;
+    const [status, type] = await redis.hmget(keys.endpoint(e.ep).delivery(e.id), 'status', 'event_type');
+    return { status: status ?? '', event_type: type ?? '' } as Record<string, string>;
   }));
   return Promise.all(group.map((e, i) => (keep(q, slim[i]!) ? full(e) : slim[i]!)));
 }
@@ -165,7 +166,8 @@ export async function eventDeliveries(
     if (entries.length < CHUNK) break;
     from = `(${entries.at(-1)![0]}`;
   }
-  const records = (await Promise.all([...ids].map((id) => redis.hgetall(k.delivery(id))))).filter((d) => d.id);
+  const records = (await Promise.all([...ids].map(async (id) => decodeDelivery(await redis.hgetall(k.delivery(id)), endpointId, id))))
+    .filter((d): d is DeliveryRecord => d !== undefined);
   return records.sort((a, b) => Number(b.resend_seq ?? 0) - Number(a.resend_seq ?? 0));
 }
 

@@ -1,8 +1,9 @@
 // What the endpoint reconciler (src/controller/) reads from Redis before planning: the state of
 // the endpoint's partitions (keys.ts): queue + front + hold lengths (the backlog), the enqueue time
 // of the oldest queued entry (a stream id starts with its ms timestamp), blocked partitions, the
-// head delivery's last failure, and the stats hash (deadlettered, last_delivered_at). Reads only;
+// head delivery's last failure, and the stats hash (deadlettered, last_delivered_ms). Reads only;
 // every call is on one endpoint's keys (one slot on a cluster).
+import { isoOfMs } from './delivery-record.ts';
 import type { Keys } from './keys.ts';
 import type { RedisClient } from './redis.ts';
 
@@ -64,7 +65,7 @@ export async function observeQueues(redis: RedisClient, keys: Keys, id: string, 
   const [states, blockedHash, stats] = await Promise.all([
     Promise.all(Array.from({ length: partitions }, (_, p) => partitionState(redis, keys, id, p))),
     redis.hgetall(k.blocked),
-    redis.hmget(k.stats, 'deadlettered', 'last_delivered_at'),
+    redis.hmget(k.stats, 'deadlettered', 'last_delivered_ms'),
   ]);
   const blocked = Object.entries(blockedHash)
     .map(([partition, deliveryId]) => ({ partition: Number(partition), deliveryId }))
@@ -76,7 +77,7 @@ export async function observeQueues(redis: RedisClient, keys: Keys, id: string, 
     ...(oldest.length ? { oldestPendingAt: Math.min(...oldest) } : {}),
     blocked,
     deadLettered: Number(stats[0] ?? 0),
-    ...(stats[1] ? { lastDeliveredAt: stats[1] } : {}),
+    ...(stats[1] ? { lastDeliveredAt: isoOfMs(stats[1]) } : {}),
     ...(failure ? { headFailure: failure } : {}),
   };
 }

@@ -24,7 +24,8 @@ const SCRIPTS = {
   rdReplayLease: 1,
 } as const;
 const LIBS: Partial<Record<keyof typeof SCRIPTS, string[]>> = {
-  rdHead: ['lib-head'], rdFinish: ['lib-head'], rdResend: ['lib-partition'], rdReplayBatch: ['lib-partition'],
+  rdIngest: ['lib-delivery'], rdHead: ['lib-head'], rdFinish: ['lib-head'], rdResend: ['lib-partition', 'lib-delivery'],
+  rdUnblock: ['lib-delivery'], rdReplayBatch: ['lib-partition', 'lib-delivery'],
 };
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -30,6 +30,7 @@ import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import type { ResolvedEndpoint } from '../../src/domain/endpoint.ts';
 import { freePort } from '../../src/lib/redis-server.ts';
+import { decodeDelivery } from '../../src/store/delivery-record.ts';
 import { createKeys, type Keys } from '../../src/store/keys.ts';
 import { createRegistry, type Registry } from '../../src/store/registry.ts';
 import { endpoint } from '../support/fixtures.ts';
@@ -153,7 +154,8 @@ class Cluster {
     const replies = (await pipe.exec()) ?? [];
     const out: DeliveryRecord[] = [];
     for (let i = 0; i < replies.length; i += 2) {
-      const hash = replies[i]![1] as Record<string, string>;
+      // As the API reads it (ids from the key, times as ISO).
+      const hash = decodeDelivery(replies[i]![1] as Record<string, string>, epId, log[i / 2]![1][1]!) ?? {};
       const attempts = (replies[i + 1]![1] as string[]).map((a) => JSON.parse(a) as AttemptRecord);
       out.push({ hash, attempts });
     }

@@ -8,7 +8,7 @@ import type { Shared } from '../../src/lib/runtime.ts';
 import { createRedis } from '../../src/store/redis.ts';
 import { applyRetention } from '../../src/dispatch/retention.ts';
 import { choosePartition } from '../../src/domain/event.ts';
-import { getDelivery, resendDelivery, unblockPartition } from '../../src/store/deliveries.ts';
+import { getAttempts, getDelivery, resendDelivery, unblockPartition } from '../../src/store/deliveries.ts';
 import { endpoint } from '../support/fixtures.ts';
 import { receiverPool, startReceiver, type Receiver } from '../support/receiver.ts';
 import { startReplyDropper } from '../support/reply-dropper.ts';
@@ -234,9 +234,9 @@ describe('dispatcher wake-ups and lost Redis answers (real redis-server, real re
     expect(await counter('redeliver_dispatch_pipelined_total', { endpoint: ep.id, via: 'wakeup' })).to.be.at.least(15);
     expect(await counter('redeliver_dispatch_pipeline_misses_total', { endpoint: ep.id })).to.equal(0);
     // The record is as for any delivery: one attempt, with its start time.
-    const record = await client.hgetall(k.delivery((await client.hget(k.latestDelivery, ids[19]!))!));
+    const record = (await getDelivery(app.shared.redis, app.shared.keys, ep.id, (await client.hget(k.latestDelivery, ids[19]!))!))!;
     expect(record).to.include({ status: 'DELIVERED', attempts: '1' });
-    const attempts = (await client.lrange(k.attempts(record.id!), 0, -1)).map((a) => JSON.parse(a) as Record<string, unknown>);
+    const attempts = await getAttempts(app.shared.redis, app.shared.keys, ep.id, record.id!);
     expect(attempts).to.have.length(1);
     expect(attempts[0]).to.include({ attempt: 1, classification: 'consumer_2xx', status_code: 200 });
     expect(attempts[0]!.started_at).to.equal(record.last_attempt_at);

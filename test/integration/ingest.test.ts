@@ -65,6 +65,10 @@ describe('ingest (real redis-server)', function () {
     const [queued] = await client.xrange(k.queue(0), '-', '+');
     const delivery = await client.hgetall(k.delivery(queued![1][1]!));
     expect(delivery).to.include({ event_id: eventId, status: 'PENDING', attempts: '0', resend_seq: '0', max_attempts: '85', event_type: 'invoice.paid' });
+    // Stored compact: no field the key already says (id, endpoint id), no ISO strings, no empty
+    // values; the receive time in epoch ms, the same instant as the event's.
+    expect(Object.keys(delivery).sort()).to.deep.equal(['attempts', 'created_ms', 'event_id', 'event_sid', 'event_type', 'max_attempts', 'partition', 'resend_seq', 'status']);
+    expect(Number(delivery.created_ms)).to.equal(Date.parse(fields.get('at')!.toString()));
   });
 
   it('accepts GitHub, Shopify and Standard Webhooks signatures made by their own libraries', async function () {

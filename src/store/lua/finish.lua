@@ -9,10 +9,10 @@
   ARGV[11] delivery id  ARGV[12] outcome  ARGV[13] attempt record (JSON)  ARGV[14] source ('front'|'queue')
   ARGV[15] queue entry id  ARGV[16] status code ('' = none)  ARGV[17] response body (≤ 4 KB)
   ARGV[18] error ('' = none)  ARGV[19] classification  ARGV[20] delay ms before the next try (retry, block; from now, by
-  Redis' clock)  ARGV[21] next attempt ISO (for display)
-  ARGV[22] retention seconds (terminal records expire after it)
-  ARGV[23] the endpoint's key base (`<p>:{endpoint}:`), for the replay counters of replay deliveries
-  ARGV[24] the attempt number this outcome is for (the head must still be in that attempt)
+  Redis' clock)  ARGV[21] retention seconds (terminal records expire after it)
+  ARGV[22] the endpoint's key base (`<p>:{endpoint}:`), for the replay counters of replay deliveries
+  ARGV[23] the attempt number this outcome is for (the head must still be in that attempt)
+  The record stays compact (lib-delivery.lua): times in ms, a field without a value is removed.
   Returns { 'fenced' } | { 'stale' } (that attempt is no longer this owner's) | { 'blocked', id } (the head
   stays, blocked, and is tried again later) | claim_head's answer.
 ]]
@@ -20,11 +20,11 @@ local h = head_args(KEYS, ARGV)
 if not fenced(h.lease, h.owner) then return { 'fenced' } end
 local dkey, akey = KEYS[6], KEYS[7]
 local d = redis.call('HMGET', dkey, 'status', 'send_token', 'origin', 'finish_call', 'attempts')
-if d[1] ~= 'SENDING' or d[2] ~= h.owner or d[5] ~= ARGV[24] then
+if d[1] ~= 'SENDING' or d[2] ~= h.owner or d[5] ~= ARGV[23] then
   -- This very call ran before and its answer was lost (resent after a reconnect, or retried by
   -- the worker with the same call id): the outcome is recorded; answer the claim again.
   if d[2] == h.owner and d[4] == h.call then return claim_head(h) end
-  if d[1] == 'FAILED' and d[2] == h.owner and d[5] == ARGV[24] then
+  if d[1] == 'FAILED' and d[2] == h.owner and d[5] == ARGV[23] then
     -- An operator's unblock ended this blocked head while its retry was in flight (unblock.lua
     -- already took it off the head): the request left, so its attempt is recorded; nothing else
     -- changes, and the partition goes on with its new head.
@@ -42,24 +42,39 @@ local was_blocker = redis.call('HGET', h.blocked, h.partition) == ARGV[11]
 -- blocked one delivered later moves from failed to delivered.
 local replay = d[3] and string.match(d[3], '^replay:(.+)$')
 if replay and outcome ~= 'retry' and not (outcome == 'block' and was_blocker) then
-  local rkey = ARGV[23] .. 'replay:' .. replay
+  local rkey = ARGV[22] .. 'replay:' .. replay
   redis.call('HINCRBY', rkey, outcome == 'delivered' and 'delivered' or 'failed', 1)
   if was_blocker and outcome ~= 'block' then redis.call('HINCRBY', rkey, 'failed', -1) end
 end
 redis.call('RPUSH', akey, ARGV[13])
-redis.call('HSET', dkey, 'finish_call', h.call)
+-- The last attempt's answer: set what it has, remove what it has not (an earlier attempt's).
+local set, del = { 'finish_call', h.call }, {}
+local function field(name, value)
+  if value ~= '' then set[#set + 1] = name; set[#set + 1] = value else del[#del + 1] = name end
+end
+field('last_response_status', ARGV[16])
+field('last_response_body', ARGV[17])
+field('last_error', ARGV[18])
 if outcome == 'delivered' then
-  redis.call('HSET', dkey, 'status', 'DELIVERED', 'delivered_at', h.now_iso, 'updated_at', h.now_iso,
-    'last_response_status', ARGV[16], 'last_response_body', ARGV[17], 'last_error', ARGV[18],
-    'last_failure_reason', '', 'next_attempt_at', '', 'next_attempt_ms', '')
+  field('last_failure_reason', '')
+  field('next_attempt_ms', '')
+  -- updated_at reads as the latest of the record's times (store/delivery-record.ts): delivered_ms.
+  field('updated_ms', '')
+  field('status', 'DELIVERED')
+  field('delivered_ms', h.now_ms)
+else
+  field('last_failure_reason', ARGV[19])
+  field('updated_ms', h.now_ms)
+end
+redis.call('HSET', dkey, unpack(set))
+if #del > 0 then redis.call('HDEL', dkey, unpack(del)) end
+if outcome == 'delivered' then
   redis.call('HINCRBY', KEYS[8], 'delivered', 1)
-  redis.call('HSET', KEYS[8], 'last_delivered_at', h.now_iso)
+  redis.call('HSET', KEYS[8], 'last_delivered_ms', h.now_ms)
   if was_blocker then redis.call('HDEL', h.blocked, h.partition) end
 else
-  redis.call('HSET', dkey, 'updated_at', h.now_iso, 'last_response_status', ARGV[16],
-    'last_response_body', ARGV[17], 'last_error', ARGV[18], 'last_failure_reason', ARGV[19])
   if outcome == 'retry' or outcome == 'block' then
-    redis.call('HSET', dkey, 'status', 'PENDING', 'next_attempt_ms', redis_now_ms() + tonumber(ARGV[20]), 'next_attempt_at', ARGV[21])
+    redis.call('HSET', dkey, 'status', 'PENDING', 'next_attempt_ms', redis_now_ms() + tonumber(ARGV[20]))
     if outcome == 'retry' then return claim_head(h) end
     -- Exhausted, onExhausted block: it stays PENDING at the head, holds the partition and is
     -- tried again after ARGV[20] (blockedRetrySeconds), until it is delivered or unblocked.
@@ -69,13 +84,14 @@ else
     end
     return { 'blocked', ARGV[11] }
   end
-  redis.call('HSET', dkey, 'status', 'FAILED', 'next_attempt_at', '', 'next_attempt_ms', '')
+  redis.call('HSET', dkey, 'status', 'FAILED')
+  redis.call('HDEL', dkey, 'next_attempt_ms')
   redis.call('HINCRBY', KEYS[8], 'failed', 1)
   redis.call('HINCRBY', KEYS[8], 'deadlettered', 1)
   if was_blocker then redis.call('HDEL', h.blocked, h.partition) end
 end
 drop_head(h.queue, h.front, h.group, ARGV[14], ARGV[15])
-local retention = tonumber(ARGV[22])
+local retention = tonumber(ARGV[21])
 if retention and retention > 0 then
   redis.call('EXPIRE', dkey, retention)
   redis.call('EXPIRE', akey, retention)

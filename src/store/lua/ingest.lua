@@ -15,6 +15,7 @@
   ARGV[15] dedupe key ('' = none): the provider event id, or a body digest
   ARGV[16] verification header names, comma-separated (stored as the event's `vh`)
   ARGV[17] dedupe key only recorded (not checked) for later claims ('' = none)
+  ARGV[18] received at, epoch ms (the same instant as ARGV[4]: the delivery record's created_ms)
 
   Returns { created (1|0), event id, delivery id }; on a duplicate, the original event id and ''.
 ]]
@@ -45,11 +46,8 @@ local sid = redis.call('XADD', events, '*',
   'id', ARGV[1], 'type', ARGV[2], 'pid', ARGV[3], 'at', ARGV[4], 'h', ARGV[5], 'b', ARGV[6], 'vh', ARGV[16])
 redis.call('HSET', index, ARGV[1], sid)
 
-redis.call('HSET', dkey,
-  'id', ARGV[7], 'endpoint_id', ARGV[11], 'event_id', ARGV[1], 'event_type', ARGV[2],
-  'event_sid', sid, 'status', 'PENDING', 'attempts', 0, 'max_attempts', ARGV[8],
-  'resend_seq', 0, 'partition', ARGV[12], 'ordering_key', ARGV[13],
-  'created_at', ARGV[4], 'updated_at', ARGV[4], 'next_attempt_at', ARGV[4])
+new_delivery(dkey, { event_id = ARGV[1], event_type = ARGV[2], event_sid = sid, max_attempts = ARGV[8],
+  resend_seq = 0, partition = ARGV[12], ordering_key = ARGV[13], created_ms = ARGV[18] })
 redis.call('HSET', base .. 'latest', ARGV[1], ARGV[7])
 local held = redis.call('HGET', base .. 'endpoint', 'hold_live') == '1'
 local queue = held and (base .. 'hold:' .. ARGV[12]) or (base .. 'q:' .. ARGV[12])

@@ -24,16 +24,16 @@ local function to_map(flat)
   return m
 end
 
--- The fields of a delivery record the dispatcher needs (one HMGET; missing fields read as nil).
-local function read_delivery(dkey)
+-- The fields of delivery `id` the dispatcher needs (one HMGET; missing fields read as nil). The
+-- record is compact (lib-delivery.lua): the id is the key's, times are epoch ms.
+local function read_delivery(dkey, id)
   local v = redis.call('HMGET', dkey, 'status', 'attempts', 'last_attempt_ms', 'next_attempt_ms', 'event_sid',
-    'id', 'event_id', 'event_type', 'max_attempts', 'resend_seq', 'destination_url', 'last_attempt_at',
-    'send_token', 'claim_call')
+    'event_id', 'event_type', 'max_attempts', 'resend_seq', 'destination_url', 'send_token', 'claim_call')
   local s = function(x) return x or nil end
   return { status = s(v[1]), attempts = tonumber(v[2] or '0') or 0, last_attempt_ms = tonumber(v[3] or ''),
-    next_attempt_ms = tonumber(v[4] or ''), event_sid = s(v[5]), id = v[6] or '', event_id = v[7] or '',
-    event_type = v[8] or '', max_attempts = v[9] or '', resend_seq = v[10] or '0', destination_url = v[11] or '',
-    last_attempt_at = v[12] or '', send_token = s(v[13]), claim_call = s(v[14]) }
+    next_attempt_ms = tonumber(v[4] or ''), event_sid = s(v[5]), id = id, event_id = v[6] or '',
+    event_type = v[7] or '', max_attempts = v[8] or '', resend_seq = v[9] or '0', destination_url = v[10] or '',
+    send_token = s(v[11]), claim_call = s(v[12]) }
 end
 
 -- The event's headers (JSON) and raw body, or nil when retention removed the event.
@@ -46,7 +46,7 @@ end
 
 -- Appends a delivery as src/store/dispatch.ts reads it, by position:
 -- id, event id, event type, attempt number, max attempts, resend seq, destination url,
--- attempt started at (ISO; '' when not claimed), headers JSON, body.
+-- attempt started at (epoch ms by Redis' clock; '' when not claimed), headers JSON, body.
 local function describe(out, d, attempt, started_at, headers, body)
   local n = #out
   out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] = d.id, d.event_id, d.event_type, attempt, d.max_attempts
@@ -91,7 +91,7 @@ end
 local function add_next(h, qid, now, out)
   local entry = redis.call('XRANGE', h.queue, '(' .. qid, '+', 'COUNT', 1)[1]
   if not entry then return end
-  local d = read_delivery(h.dprefix .. entry[2][2])
+  local d = read_delivery(h.dprefix .. entry[2][2], entry[2][2])
   if d.status ~= 'PENDING' or (d.next_attempt_ms or 0) > now then return end
   local headers, body = read_event(h.events, d.event_sid)
   if not headers then return end
@@ -116,7 +116,7 @@ local function answer(h, d, source, qid, same, now, attempt, started_at, headers
 end
 
 --[[
-  h = { lease, queue, front, blocked, events, dprefix, owner, peek ('1' = add the look-ahead), now_iso,
+  h = { lease, queue, front, blocked, events, dprefix, owner, peek ('1' = add the look-ahead), now_ms (the dispatcher's clock),
         partition, group, consumer, takeover_ms, expect (the delivery a pipelining owner already sent
         as the next head, '' = none), call (an id of this call, the same when it is repeated) }
   Returns one of
@@ -140,7 +140,7 @@ local function claim_head(h, pel_empty)
     pel_empty = false
     if not id then return { 'empty' } end
     local dkey = h.dprefix .. id
-    local d = read_delivery(dkey)
+    local d = read_delivery(dkey, id)
     if d.status == nil or d.status == 'DELIVERED' or d.status == 'FAILED' then
       -- Expired by retention or already finished (a race with unblock): not a head any more.
       drop_head(h.queue, h.front, h.group, source, qid)
@@ -150,7 +150,7 @@ local function claim_head(h, pel_empty)
       if d.status == 'SENDING' and d.send_token == h.owner and d.claim_call == h.call then
         -- This very call ran before and its answer was lost (ioredis resends a command after a
         -- reconnect, and the worker retries with the same call id): answer the same again.
-        return answer(h, d, source, qid, same, now, d.attempts, d.last_attempt_at)
+        return answer(h, d, source, qid, same, now, d.attempts, d.last_attempt_ms or '')
       end
       if d.status == 'SENDING' then
         -- Left in flight by an earlier owner. Its request may still be running: wait until it
@@ -158,7 +158,7 @@ local function claim_head(h, pel_empty)
         local free_at = (d.last_attempt_ms or 0) + tonumber(h.takeover_ms)
         if free_at > now then return { 'wait', free_at - now } end
         redis.call('RPUSH', dkey .. ':attempts', cjson.encode({
-          attempt = d.attempts, started_at = d.last_attempt_at, classification = 'dispatcher_lost',
+          attempt = d.attempts, started_ms = d.last_attempt_ms, classification = 'dispatcher_lost',
           error = 'the dispatcher sending this attempt stopped before recording its outcome' }))
       elseif not same then
         local due = d.next_attempt_ms or 0
@@ -168,15 +168,15 @@ local function claim_head(h, pel_empty)
       if not same then headers, body = read_event(h.events, d.event_sid) end
       if not same and not headers then
         -- The event is gone (retention): never send an empty body in its place.
-        redis.call('HSET', dkey, 'status', 'FAILED', 'last_failure_reason', 'event_expired', 'updated_at', h.now_iso,
+        redis.call('HSET', dkey, 'status', 'FAILED', 'last_failure_reason', 'event_expired', 'updated_ms', h.now_ms,
           'last_error', 'the event was removed by retention before this delivery was sent')
         drop_head(h.queue, h.front, h.group, source, qid)
         return { 'expired', id }
       end
       local attempt = d.attempts + 1
-      redis.call('HSET', dkey, 'status', 'SENDING', 'attempts', attempt, 'last_attempt_at', h.now_iso,
-        'last_attempt_ms', now, 'send_token', h.owner, 'claim_call', h.call, 'updated_at', h.now_iso)
-      return answer(h, d, source, qid, same, now, attempt, h.now_iso, headers, body)
+      redis.call('HSET', dkey, 'status', 'SENDING', 'attempts', attempt, 'last_attempt_ms', now,
+        'send_token', h.owner, 'claim_call', h.call, 'updated_ms', h.now_ms)
+      return answer(h, d, source, qid, same, now, attempt, now, headers, body)
     end
   end
   return { 'wait', 10 }
@@ -184,6 +184,6 @@ end
 
 local function head_args(keys, argv)
   return { lease = keys[1], queue = keys[2], front = keys[3], blocked = keys[4], events = keys[5],
-    dprefix = argv[1], owner = argv[2], peek = argv[3], now_iso = argv[4], partition = argv[5],
+    dprefix = argv[1], owner = argv[2], peek = argv[3], now_ms = argv[4], partition = argv[5],
     group = argv[6], consumer = argv[7], takeover_ms = argv[8], expect = argv[9], call = argv[10] }
 end

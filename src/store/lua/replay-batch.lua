@@ -22,25 +22,23 @@ local cursor = redis.call('HGET', state, 'cursor') or ''
 if cursor ~= ARGV[2] then return { 'conflict', cursor } end
 
 local base = ARGV[1]
+local now_ms = time_ms()
 local enqueued, skipped = 0, 0
 local woken = {}
 for i = 12, #ARGV, 2 do
   local new_id, src_id = ARGV[i], ARGV[i + 1]
-  local src = redis.call('HMGET', base .. 'd:' .. src_id, 'event_id', 'event_type', 'event_sid', 'partition',
-    'ordering_key', 'max_attempts', 'endpoint_id')
-  if not src[1] then
+  local src = read_source(base .. 'd:' .. src_id)
+  if not src then
     skipped = skipped + 1 -- the source record expired (retention) between the scan and now
   else
-    local p = partition_of(ARGV[10], ARGV[11], src[5], src[1])
-    local seq = redis.call('HINCRBY', KEYS[3], src[1], 1)
-    redis.call('HSET', base .. 'd:' .. new_id,
-      'id', new_id, 'endpoint_id', src[7], 'event_id', src[1], 'event_type', src[2], 'event_sid', src[3],
-      'status', 'PENDING', 'attempts', 0, 'max_attempts', src[6], 'resend_seq', seq, 'partition', p,
-      'ordering_key', src[5], 'created_at', ARGV[4], 'updated_at', ARGV[4], 'next_attempt_at', ARGV[4],
-      'origin', 'replay:' .. ARGV[7], 'destination_url', ARGV[8])
+    local p = partition_of(ARGV[10], ARGV[11], src.ordering_key, src.event_id)
+    local seq = redis.call('HINCRBY', KEYS[3], src.event_id, 1)
+    new_delivery(base .. 'd:' .. new_id, { event_id = src.event_id, event_type = src.event_type, event_sid = src.event_sid,
+      max_attempts = src.max_attempts, resend_seq = seq, partition = p, ordering_key = src.ordering_key,
+      created_ms = now_ms, origin = 'replay:' .. ARGV[7], destination_url = ARGV[8] })
     redis.call('XADD', base .. 'q:' .. p, '*', 'd', new_id)
     redis.call('XADD', KEYS[2], '*', 'd', new_id)
-    redis.call('HSET', KEYS[4], src[1], new_id)
+    redis.call('HSET', KEYS[4], src.event_id, new_id)
     woken[p] = true
     enqueued = enqueued + 1
   end

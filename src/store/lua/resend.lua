@@ -4,28 +4,25 @@
   KEYS[1] source delivery hash  KEYS[2] new delivery hash  KEYS[3] endpoint registry hash
   KEYS[4] key base `<prefix>:{endpoint}:` + 'q:' (the queue is chosen here)  KEYS[5] delivery log stream  KEYS[6] stats hash  KEYS[7] resend counters hash
   KEYS[8] latest-delivery hash  KEYS[9] events stream
-  ARGV[1] new delivery id  ARGV[2] now ISO  ARGV[3] wake channel  ARGV[4] endpoint id
+  ARGV[1] new delivery id  ARGV[2] now, epoch ms  ARGV[3] wake channel  ARGV[4] endpoint id
   ARGV[5] ordering mode  ARGV[6] origin ('resend')  ARGV[7] partition count (current layout)
   Returns { 'ok', new id, resend_seq, the new record as created (flat field list) } | { 'not_found' } | { 'not_resendable', status } | { 'endpoint_not_active', state }
           | { 'event_expired' } (the event was removed by retention)
 ]]
-local src = redis.call('HMGET', KEYS[1], 'status', 'event_id', 'event_type', 'event_sid', 'partition',
-  'ordering_key', 'max_attempts', 'endpoint_id')
-if not src[1] then return { 'not_found' } end
-if src[1] ~= 'DELIVERED' and src[1] ~= 'FAILED' then return { 'not_resendable', src[1] } end
-if #redis.call('XRANGE', KEYS[9], src[4], src[4]) == 0 then
+local src = read_source(KEYS[1])
+if not src then return { 'not_found' } end
+if src.status ~= 'DELIVERED' and src.status ~= 'FAILED' then return { 'not_resendable', src.status } end
+if #redis.call('XRANGE', KEYS[9], src.event_sid, src.event_sid) == 0 then
   return { 'event_expired' }
 end
 local state = redis.call('HGET', KEYS[3], 'state')
 if state ~= 'active' then return { 'endpoint_not_active', state or 'missing' } end
-local p = partition_of(ARGV[5], ARGV[7], src[6], src[2])
-local seq = redis.call('HINCRBY', KEYS[7], src[2], 1)
-redis.call('HSET', KEYS[2],
-  'id', ARGV[1], 'endpoint_id', src[8], 'event_id', src[2], 'event_type', src[3], 'event_sid', src[4],
-  'status', 'PENDING', 'attempts', 0, 'max_attempts', src[7], 'resend_seq', seq, 'partition', p,
-  'ordering_key', src[6], 'created_at', ARGV[2], 'updated_at', ARGV[2], 'next_attempt_at', ARGV[2],
-  'origin', ARGV[6])
-redis.call('HSET', KEYS[8], src[2], ARGV[1])
+local p = partition_of(ARGV[5], ARGV[7], src.ordering_key, src.event_id)
+local seq = redis.call('HINCRBY', KEYS[7], src.event_id, 1)
+new_delivery(KEYS[2], { event_id = src.event_id, event_type = src.event_type, event_sid = src.event_sid,
+  max_attempts = src.max_attempts, resend_seq = seq, partition = p, ordering_key = src.ordering_key,
+  created_ms = ARGV[2], origin = ARGV[6] })
+redis.call('HSET', KEYS[8], src.event_id, ARGV[1])
 redis.call('XADD', KEYS[4] .. p, '*', 'd', ARGV[1])
 redis.call('XADD', KEYS[5], '*', 'd', ARGV[1])
 redis.call('HINCRBY', KEYS[6], 'resent', 1)

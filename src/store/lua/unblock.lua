@@ -5,7 +5,7 @@
   KEYS[1] blocked hash  KEYS[2] queue stream  KEYS[3] front list  KEYS[4] blocked delivery hash
   KEYS[5] new delivery hash  KEYS[6] delivery log stream  KEYS[7] resend counters hash  KEYS[8] attempts list of the blocked delivery
   KEYS[9] latest-delivery hash
-  ARGV[1] partition  ARGV[2] action  ARGV[3] new delivery id  ARGV[4] now ISO  ARGV[5] group
+  ARGV[1] partition  ARGV[2] action  ARGV[3] new delivery id  ARGV[4] now, epoch ms  ARGV[5] group
   ARGV[6] consumer  ARGV[7] wake channel  ARGV[8] endpoint id  ARGV[9] retention seconds
   Returns { 'ok', blocked id, new id or '', the new record as created (flat) } | { 'not_blocked' }
 ]]
@@ -23,7 +23,8 @@ end
 redis.call('HDEL', KEYS[1], ARGV[1])
 -- A blocked head is still PENDING (tried again at intervals): the operator's unblock ends it.
 if redis.call('HGET', KEYS[4], 'status') ~= 'DELIVERED' then
-  redis.call('HSET', KEYS[4], 'status', 'FAILED', 'next_attempt_at', '', 'next_attempt_ms', '', 'updated_at', ARGV[4])
+  redis.call('HSET', KEYS[4], 'status', 'FAILED', 'updated_ms', ARGV[4])
+  redis.call('HDEL', KEYS[4], 'next_attempt_ms')
 end
 local retention = tonumber(ARGV[9])
 if retention and retention > 0 then
@@ -32,17 +33,14 @@ if retention and retention > 0 then
 end
 local new_id, created = '', {}
 if ARGV[2] == 'retry' then
-  local src = redis.call('HMGET', KEYS[4], 'event_id', 'event_type', 'event_sid', 'partition', 'ordering_key',
-    'max_attempts', 'endpoint_id')
-  local seq = redis.call('HINCRBY', KEYS[7], src[1], 1)
+  local src = read_source(KEYS[4])
+  local seq = redis.call('HINCRBY', KEYS[7], src.event_id, 1)
   new_id = ARGV[3]
-  redis.call('HSET', KEYS[5],
-    'id', new_id, 'endpoint_id', src[7], 'event_id', src[1], 'event_type', src[2], 'event_sid', src[3],
-    'status', 'PENDING', 'attempts', 0, 'max_attempts', src[6], 'resend_seq', seq, 'partition', src[4],
-    'ordering_key', src[5], 'created_at', ARGV[4], 'updated_at', ARGV[4], 'next_attempt_at', ARGV[4],
-    'origin', 'unblock')
+  new_delivery(KEYS[5], { event_id = src.event_id, event_type = src.event_type, event_sid = src.event_sid,
+    max_attempts = src.max_attempts, resend_seq = seq, partition = src.partition, ordering_key = src.ordering_key,
+    created_ms = ARGV[4], origin = 'unblock' })
   redis.call('LPUSH', KEYS[3], new_id)
-  redis.call('HSET', KEYS[9], src[1], new_id)
+  redis.call('HSET', KEYS[9], src.event_id, new_id)
   created = redis.call('HGETALL', KEYS[5])
   redis.call('XADD', KEYS[6], '*', 'd', new_id)
 end

@@ -9,6 +9,6 @@
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local d = redis.call('HMGET', KEYS[2], 'status', 'send_token', 'attempts')
 if d[1] ~= 'SENDING' or d[2] ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[2], 'status', 'PENDING', 'attempts', math.max(0, tonumber(d[3]) - 1), 'send_token', '',
-  'last_attempt_ms', '', 'next_attempt_ms', '')
+redis.call('HSET', KEYS[2], 'status', 'PENDING', 'attempts', math.max(0, tonumber(d[3]) - 1), 'send_token', '')
+redis.call('HDEL', KEYS[2], 'last_attempt_ms', 'next_attempt_ms')
 return 1

@@ -1,0 +1,34 @@
+--[[
+  The delivery record, written in one place for every script that creates one (ingest, resend,
+  the retry of an unblock, replay). Compact: no id or endpoint id (both are in the key), times as
+  epoch ms, fields without a value left out; src/store/delivery-record.ts reads it back.
+]]
+-- The fields a new delivery copies from the one it repeats (resend, unblock retry, replay), by
+-- position in read_source's answer.
+local function read_source(dkey)
+  local v = redis.call('HMGET', dkey, 'status', 'event_id', 'event_type', 'event_sid', 'partition', 'ordering_key', 'max_attempts')
+  if not v[1] then return nil end
+  return { status = v[1], event_id = v[2], event_type = v[3], event_sid = v[4], partition = v[5],
+    ordering_key = v[6] or '', max_attempts = v[7] }
+end
+
+-- Redis' clock, ms (for the records the scripts create themselves).
+local function time_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+--[[
+  f = { event_id, event_type, event_sid, max_attempts, resend_seq, partition, ordering_key ('' = none),
+        created_ms, origin (nil = ingest), destination_url (nil or '' = the endpoint's) }
+  PENDING with 0 attempts (seed 001), due at once: no next_attempt_ms.
+]]
+local function new_delivery(dkey, f)
+  local a = { 'event_id', f.event_id, 'event_type', f.event_type, 'event_sid', f.event_sid, 'status', 'PENDING',
+    'attempts', 0, 'max_attempts', f.max_attempts, 'resend_seq', f.resend_seq, 'partition', f.partition,
+    'created_ms', f.created_ms }
+  if f.ordering_key ~= '' then a[#a + 1] = 'ordering_key'; a[#a + 1] = f.ordering_key end
+  if f.origin then a[#a + 1] = 'origin'; a[#a + 1] = f.origin end
+  if f.destination_url and f.destination_url ~= '' then a[#a + 1] = 'destination_url'; a[#a + 1] = f.destination_url end
+  redis.call('HSET', dkey, unpack(a))
+end
