@@ -50,6 +50,7 @@ const schemas = {
     properties: {
       attempt: S.int, started_at: S.time, duration_ms: S.num, response_status_code: S.intOrNull, classification: S.str,
       error_message: S.str, response_body: S.str, next_attempt_in_ms: S.intOrNull,
+      unconfirmed: { type: 'boolean', description: 'Sent ahead of a claim Redis did not record; the delivery was sent again in order under a later attempt number' },
     },
   },
   Delivery: {

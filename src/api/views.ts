@@ -57,7 +57,7 @@ export function deliveryView(d: Record<string, string>, scope: ApiScope): Json {
   });
 }
 
-export function attemptView(a: Attempt & { next_attempt_in_ms?: number | null }): Json {
+export function attemptView(a: Attempt): Json {
   return compact({
     attempt: a.attempt,
     started_at: text(a.started_at),
@@ -67,6 +67,7 @@ export function attemptView(a: Attempt & { next_attempt_in_ms?: number | null })
     error_message: a.error || undefined,
     response_body: text(a.response_body),
     next_attempt_in_ms: a.next_attempt_in_ms,
+    unconfirmed: a.unconfirmed || undefined,
   });
 }
 

@@ -4,6 +4,7 @@
 import { blockedRetryMs, type ResolvedEndpoint } from '../domain/endpoint.ts';
 import type { Decision } from '../domain/outcome.ts';
 import type { Shared } from '../lib/runtime.ts';
+import type { Attempt } from '../store/delivery-record.ts';
 import type { ClaimedDelivery, FinishInput } from '../store/dispatch.ts';
 import type { SendResult } from './sender.ts';
 
@@ -41,7 +42,7 @@ export function createAttemptReport(shared: Shared, partition: number, now: () =
 }
 
 /** One entry of a delivery's attempt history. */
-export function attemptRecord(claimed: ClaimedDelivery, sent: SendResult, o: Decision): Record<string, unknown> {
+export function attemptRecord(claimed: ClaimedDelivery, sent: SendResult, o: Decision): Attempt {
   return {
     attempt: claimed.attempt, started_at: claimed.startedAt, duration_ms: Math.round(sent.durationMs),
     status_code: sent.statusCode ?? null, classification: o.classification, error: sent.error || null,

@@ -310,10 +310,8 @@ export function startWorker(d: WorkerDeps): Worker {
    */
   const recordUnconfirmed = async (ep: ResolvedEndpoint, sent: ClaimedDelivery, startedAt: string, result: SendResult) => {
     const decision = decide(result.result, { attempt: sent.attempt, maxAttempts: sent.maxAttempts, spec: ep.spec, nowMs: d.now(), random: 0.5 });
-    const attempt = {
-      ...attemptRecord({ ...sent, startedAt }, result, decision), next_attempt_in_ms: null, unconfirmed: true,
-      note: 'sent ahead of its claim, which Redis did not record; the delivery is sent again in order',
-    };
+    // Sent ahead of its claim, which Redis did not record: the delivery is sent again in order.
+    const attempt = { ...attemptRecord({ ...sent, startedAt }, result, decision), next_attempt_in_ms: null, unconfirmed: true };
     const giveUpAt = performance.now() + UNCONFIRMED_RETRY_MS;
     for (let i = 0; ; i++) {
       try {

@@ -5,20 +5,10 @@ import { v7 as uuidv7 } from 'uuid';
 import { partitionCount, type EndpointSpec } from '../domain/endpoint.ts';
 import { AppError, conflict, notFound } from '../errors/index.ts';
 import { CONSUMER_GROUP, consumerName, type Keys } from './keys.ts';
-import { decodeDelivery, isoOfMs, type DeliveryRecord } from './delivery-record.ts';
+import { decodeAttempts, decodeDelivery, type Attempt, type DeliveryRecord } from './delivery-record.ts';
 import type { RedisClient } from './redis.ts';
 
-export type { DeliveryRecord } from './delivery-record.ts';
-
-export interface Attempt {
-  attempt: number;
-  started_at?: string;
-  duration_ms?: number;
-  status_code?: number | null;
-  classification: string;
-  error?: string | null;
-  response_body?: string;
-}
+export type { Attempt, DeliveryRecord } from './delivery-record.ts';
 
 /** Finds which endpoint holds a delivery id (ids are global; records live under their endpoint's tag). */
 export async function locateDelivery(redis: RedisClient, keys: Keys, deliveryId: string): Promise<string | undefined> {
@@ -32,12 +22,9 @@ export async function getDelivery(redis: RedisClient, keys: Keys, endpointId: st
 }
 
 export async function getAttempts(redis: RedisClient, keys: Keys, endpointId: string, deliveryId: string): Promise<Attempt[]> {
-  const list = await redis.lrange(keys.endpoint(endpointId).attempts(deliveryId), 0, -1);
-  return list.map((a) => {
-    // An attempt recorded inside Redis (dispatcher_lost) carries its start as epoch ms.
-    const { started_ms, ...rest } = JSON.parse(a) as Attempt & { started_ms?: number };
-    return started_ms !== undefined && rest.started_at === undefined ? { ...rest, started_at: isoOfMs(String(started_ms)) } : rest;
-  });
+  const k = keys.endpoint(endpointId);
+  const [first, rest] = await Promise.all([redis.hget(k.delivery(deliveryId), 'a1'), redis.lrange(k.attempts(deliveryId), 0, -1)]);
+  return decodeAttempts(first, rest);
 }
 
 /**

@@ -2,7 +2,7 @@
 // claim a partition's head and record an attempt's outcome (lua/head.lua, lua/finish.lua).
 // Every write a dispatcher makes for a partition passes through one of them, and each checks
 // inside Redis that the caller still holds the lease with the same token (one owner: docs/guarantees.md).
-import { isoOfMs } from './delivery-record.ts';
+import { encodeAttempt, isoOfMs, type Attempt } from './delivery-record.ts';
 import { CONSUMER_GROUP, consumerName, type Keys } from './keys.ts';
 import type { RedisClient } from './redis.ts';
 
@@ -53,7 +53,7 @@ export interface FinishInput {
   /** The attempt this outcome is for. */
   attemptNumber: number;
   outcome: FinishOutcome;
-  attempt: Record<string, unknown>;
+  attempt: Attempt;
   source: 'front' | 'queue';
   queueEntryId: string;
   statusCode: number | undefined;
@@ -132,7 +132,7 @@ export async function finishAndClaim(
   const k = keys.endpoint(lease.endpointId);
   const delay = f.retryDelayMs;
   const reply = await redis.runScriptBuffer('rdFinish', [...ks, k.delivery(f.deliveryId), k.attempts(f.deliveryId), k.stats, k.endpoint], [
-    ...args, f.deliveryId, f.outcome, JSON.stringify(f.attempt), f.source, f.queueEntryId, f.statusCode ?? '', f.responseBody,
+    ...args, f.deliveryId, f.outcome, encodeAttempt(f.attempt), f.source, f.queueEntryId, f.statusCode ?? '', f.responseBody,
     f.error, f.classification, delay ?? '', f.retentionSeconds, k.base, f.attemptNumber,
   ]);
   return parseHead(reply as unknown[], c.sentNext);
@@ -143,10 +143,10 @@ export async function finishAndClaim(
  * the delivery's history, with its counter moved past `attemptNumber`. Not fenced.
  */
 export async function recordEarlySend(
-  redis: RedisClient, keys: Keys, endpointId: string, deliveryId: string, attemptNumber: number, attempt: Record<string, unknown>, nowMs: number,
+  redis: RedisClient, keys: Keys, endpointId: string, deliveryId: string, attemptNumber: number, attempt: Attempt, nowMs: number,
 ): Promise<number> {
   const k = keys.endpoint(endpointId);
-  return Number(await redis.runScript('rdEarlySent', [k.delivery(deliveryId), k.attempts(deliveryId)], [attemptNumber, JSON.stringify(attempt), nowMs]));
+  return Number(await redis.runScript('rdEarlySent', [k.delivery(deliveryId), k.attempts(deliveryId)], [attemptNumber, encodeAttempt(attempt), nowMs]));
 }
 
 /** Gives back a claimed head that was not sent (see lua/unclaim.lua). */

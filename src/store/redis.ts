@@ -24,8 +24,9 @@ const SCRIPTS = {
   rdReplayLease: 1,
 } as const;
 const LIBS: Partial<Record<keyof typeof SCRIPTS, string[]>> = {
-  rdIngest: ['lib-delivery'], rdHead: ['lib-head'], rdFinish: ['lib-head'], rdResend: ['lib-partition', 'lib-delivery'],
-  rdUnblock: ['lib-delivery'], rdReplayBatch: ['lib-partition', 'lib-delivery'],
+  rdIngest: ['lib-delivery'], rdHead: ['lib-delivery', 'lib-head'], rdFinish: ['lib-delivery', 'lib-head'],
+  rdResend: ['lib-partition', 'lib-delivery'], rdUnblock: ['lib-delivery'], rdReplayBatch: ['lib-partition', 'lib-delivery'],
+  rdEarlySent: ['lib-delivery'],
 };
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -30,7 +30,7 @@ import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import type { ResolvedEndpoint } from '../../src/domain/endpoint.ts';
 import { freePort } from '../../src/lib/redis-server.ts';
-import { decodeDelivery } from '../../src/store/delivery-record.ts';
+import { decodeAttempts, decodeDelivery } from '../../src/store/delivery-record.ts';
 import { createKeys, type Keys } from '../../src/store/keys.ts';
 import { createRegistry, type Registry } from '../../src/store/registry.ts';
 import { endpoint } from '../support/fixtures.ts';
@@ -150,13 +150,15 @@ class Cluster {
     for (const [, f] of log) {
       pipe.hgetall(k.delivery(f[1]!));
       pipe.lrange(k.attempts(f[1]!), 0, -1);
+      // (the first attempt may be kept in the record itself: decodeAttempts reads both)
     }
     const replies = (await pipe.exec()) ?? [];
     const out: DeliveryRecord[] = [];
     for (let i = 0; i < replies.length; i += 2) {
       // As the API reads it (ids from the key, times as ISO).
-      const hash = decodeDelivery(replies[i]![1] as Record<string, string>, epId, log[i / 2]![1][1]!) ?? {};
-      const attempts = (replies[i + 1]![1] as string[]).map((a) => JSON.parse(a) as AttemptRecord);
+      const raw = replies[i]![1] as Record<string, string>;
+      const hash = decodeDelivery(raw, epId, log[i / 2]![1][1]!) ?? {};
+      const attempts: AttemptRecord[] = decodeAttempts(raw.a1, replies[i + 1]![1] as string[]);
       out.push({ hash, attempts });
     }
     return out;

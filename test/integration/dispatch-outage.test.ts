@@ -9,6 +9,7 @@ import { choosePartition, extractEventMeta } from '../../src/domain/event.ts';
 import { createSender } from '../../src/dispatch/sender.ts';
 import { startWorker } from '../../src/dispatch/worker.ts';
 import { createOutageLog } from '../../src/lib/outage.ts';
+import { getAttempts } from '../../src/store/deliveries.ts';
 import { acquireLease } from '../../src/store/dispatch.ts';
 import { endpointHealth } from '../../src/store/health.ts';
 import { createRedis } from '../../src/store/redis.ts';
@@ -67,7 +68,7 @@ describe('outages without an operator (real redis-server, real receivers)', func
     expect(r.receipts.filter((x) => x.status === 200).map((x) => n(x.body))).to.deep.equal([0, 1, 2, 3, 4]);
     await waitFor(async () => (await client.hlen(k.blocked)) === 0, 5_000, 'the block is lifted');
     expect(await client.hget(k.delivery(head), 'status')).to.equal('DELIVERED');
-    const attempts = (await client.lrange(k.attempts(head), 0, -1)).map((a) => JSON.parse(a) as { attempt: number; classification: string });
+    const attempts = await getAttempts(app.shared.redis, app.shared.keys, ep.id, head);
     expect(attempts.map((a) => a.attempt)).to.deep.equal(attempts.map((_, i) => i + 1));
     expect(attempts.at(-1)!.classification).to.equal('consumer_2xx');
     // Logged once at warn (with how to unblock), and its recovery.
@@ -204,9 +205,11 @@ describe('a delivery sent ahead whose claim Redis refused (real redis-server fro
     const second = r.receipts.filter((x) => n(x.body) === 1);
     const numbers = second.map((x) => x.headers['x-redeliver-attempt']);
     expect(numbers, 'attempt numbers of the requests that carried event 1').to.deep.equal([...new Set(numbers)]);
-    const history = (await client.lrange(k.attempts(ids[1]!), 0, -1)).map((x) => JSON.parse(x) as { attempt: number; classification: string });
+    const history = await getAttempts(app.shared.redis, app.shared.keys, ep.id, ids[1]!);
     expect(history.map((h) => String(h.attempt)), 'the history shows every request that left').to.deep.equal(numbers);
     expect(history.map((h) => h.classification)).to.deep.equal(numbers.map(() => 'consumer_2xx'));
+    // The one sent ahead of the claim Redis refused says so; the one sent again in order does not.
+    expect(history.map((h) => h.unconfirmed === true)).to.deep.equal(numbers.map((_, i) => i < numbers.length - 1));
     expect(await client.hget(k.delivery(ids[1]!), 'attempts')).to.equal(String(numbers.length));
   });
 });

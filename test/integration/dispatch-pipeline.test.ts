@@ -10,7 +10,7 @@ import { createKeys, type Keys } from '../../src/store/keys.ts';
 import { createRegistry } from '../../src/store/registry.ts';
 import { appendEvent } from '../../src/store/events.ts';
 import { acquireLease, claimHead, finishAndClaim, type ClaimedDelivery, type FinishInput, type HeadAnswer, type Lease } from '../../src/store/dispatch.ts';
-import { unblockPartition } from '../../src/store/deliveries.ts';
+import { getAttempts, unblockPartition } from '../../src/store/deliveries.ts';
 import { endpoint } from '../support/fixtures.ts';
 import { randomPrefix, startTestRedis, type TestRedis } from '../support/redis.ts';
 
@@ -138,7 +138,7 @@ describe('pipelined claims (real redis-server)', function () {
     const again = sendOf(await finishAndClaim(client, keys, lease, Date.now(), TAKEOVER_MS, delivered(head), { call: 'finish-1', peek: true, sentNext: head.next }));
     expect([again.id, again.attempt, again.startedAt]).to.deep.equal([ids[1], 1, first.startedAt]);
     expect(await client.hget(k.stats, 'delivered')).to.equal('1');
-    expect(await client.llen(k.attempts(ids[0]!))).to.equal(1);
+    expect(await getAttempts(client, keys, lease.endpointId, ids[0]!)).to.have.length(1);
     expect(await client.hget(k.delivery(ids[1]!), 'attempts')).to.equal('1');
     const other = await finishAndClaim(client, keys, lease, Date.now(), TAKEOVER_MS, delivered(head), { call: 'finish-2' });
     expect(other.type, 'another call for an attempt already recorded').to.equal('stale');
@@ -155,7 +155,7 @@ describe('pipelined claims (real redis-server)', function () {
     const again = sendOf(await finishAndClaim(client, keys, lease, Date.now(), TAKEOVER_MS, retry, { call: 'retry-1' }));
     expect([again.id, again.attempt]).to.deep.equal([ids[0], 2]);
     expect(await client.hmget(k.delivery(ids[0]!), 'status', 'attempts')).to.deep.equal(['SENDING', '2']);
-    expect(await client.llen(k.attempts(ids[0]!)), 'attempt 1 recorded once').to.equal(1);
+    expect(await getAttempts(client, keys, lease.endpointId, ids[0]!), 'attempt 1 recorded once').to.have.length(1);
   });
 
   it('keeps a blocked head at the head, claims it again when due, and records its retry even if an unblock ended it meanwhile', async function () {
@@ -176,7 +176,7 @@ describe('pipelined claims (real redis-server)', function () {
     const next = sendOf(await finishAndClaim(client, keys, lease, Date.now(), TAKEOVER_MS, delivered(retried), { call: call() }));
     expect(next.id, 'the partition goes on').to.equal(ids[1]);
     expect(await client.hget(k.delivery(ids[0]!), 'status'), 'ended by the unblock').to.equal('FAILED');
-    const history = (await client.lrange(k.attempts(ids[0]!), 0, -1)).map((a) => (JSON.parse(a) as { attempt: number }).attempt);
+    const history = (await getAttempts(client, keys, lease.endpointId, ids[0]!)).map((a) => a.attempt);
     expect(history, 'the retry in flight is recorded').to.deep.equal([1, 2]);
   });
 });

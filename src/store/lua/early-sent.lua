@@ -11,7 +11,7 @@
   number, so both requests are in the history) or -1 (the delivery is gone: retention).
 ]]
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-redis.call('RPUSH', KEYS[2], ARGV[2])
+record_attempt(KEYS[1], KEYS[2], ARGV[2])
 local d = redis.call('HMGET', KEYS[1], 'status', 'attempts')
 local n = tonumber(ARGV[1])
 if d[1] ~= 'SENDING' and (tonumber(d[2] or '0') or 0) < n then

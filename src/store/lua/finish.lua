@@ -6,7 +6,7 @@
   KEYS[1..5] as head.lua   KEYS[6] delivery hash  KEYS[7] attempts list  KEYS[8] stats hash
   KEYS[9] endpoint registry hash
   ARGV[1..10] as head.lua (ARGV[10], the call id, also marks the outcome as recorded by this call)
-  ARGV[11] delivery id  ARGV[12] outcome  ARGV[13] attempt record (JSON)  ARGV[14] source ('front'|'queue')
+  ARGV[11] delivery id  ARGV[12] outcome  ARGV[13] attempt record (compact JSON)  ARGV[14] source ('front'|'queue')
   ARGV[15] queue entry id  ARGV[16] status code ('' = none)  ARGV[17] response body (≤ 4 KB)
   ARGV[18] error ('' = none)  ARGV[19] classification  ARGV[20] delay ms before the next try (retry, block; from now, by
   Redis' clock)  ARGV[21] retention seconds (terminal records expire after it)
@@ -28,7 +28,7 @@ if d[1] ~= 'SENDING' or d[2] ~= h.owner or d[5] ~= ARGV[23] then
     -- An operator's unblock ended this blocked head while its retry was in flight (unblock.lua
     -- already took it off the head): the request left, so its attempt is recorded; nothing else
     -- changes, and the partition goes on with its new head.
-    redis.call('RPUSH', akey, ARGV[13])
+    record_attempt(dkey, akey, ARGV[13])
     redis.call('HSET', dkey, 'finish_call', h.call)
     return claim_head(h)
   end
@@ -46,7 +46,7 @@ if replay and outcome ~= 'retry' and not (outcome == 'block' and was_blocker) th
   redis.call('HINCRBY', rkey, outcome == 'delivered' and 'delivered' or 'failed', 1)
   if was_blocker and outcome ~= 'block' then redis.call('HINCRBY', rkey, 'failed', -1) end
 end
-redis.call('RPUSH', akey, ARGV[13])
+record_attempt(dkey, akey, ARGV[13])
 -- The last attempt's answer: set what it has, remove what it has not (an earlier attempt's).
 local set, del = { 'finish_call', h.call }, {}
 local function field(name, value)

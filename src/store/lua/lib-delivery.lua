@@ -32,3 +32,18 @@ local function new_delivery(dkey, f)
   if f.destination_url and f.destination_url ~= '' then a[#a + 1] = 'destination_url'; a[#a + 1] = f.destination_url end
   redis.call('HSET', dkey, unpack(a))
 end
+
+--[[
+  Appends one attempt (JSON, store/delivery-record.ts encodeAttempt) to a delivery's history. The
+  first one recorded, when it fits a compact hash value (64 bytes, Redis' default
+  hash-max-listpack-value), is kept in the record itself (field a1): most deliveries have one
+  attempt, and a list key of its own costs more than the attempt. Every later one (and a long
+  first one) goes to the attempts list; a1, when present, is always the first.
+]]
+local function record_attempt(dkey, akey, json)
+  if #json <= 64 and redis.call('HEXISTS', dkey, 'a1') == 0 and redis.call('EXISTS', akey) == 0 then
+    redis.call('HSET', dkey, 'a1', json)
+  else
+    redis.call('RPUSH', akey, json)
+  end
+end

@@ -157,9 +157,9 @@ local function claim_head(h, pel_empty)
         -- must have timed out before sending again (same webhook-id: at-least-once).
         local free_at = (d.last_attempt_ms or 0) + tonumber(h.takeover_ms)
         if free_at > now then return { 'wait', free_at - now } end
-        redis.call('RPUSH', dkey .. ':attempts', cjson.encode({
-          attempt = d.attempts, started_ms = d.last_attempt_ms, classification = 'dispatcher_lost',
-          error = 'the dispatcher sending this attempt stopped before recording its outcome' }))
+        record_attempt(dkey, dkey .. ':attempts', cjson.encode({
+          n = d.attempts, t = d.last_attempt_ms, c = 'dispatcher_lost',
+          e = 'the dispatcher sending this attempt stopped before recording its outcome' }))
       elseif not same then
         local due = d.next_attempt_ms or 0
         if due > now then return { 'wait', due - now } end
