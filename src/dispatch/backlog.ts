@@ -1,16 +1,17 @@
-// Backlog gauges for the partitions this dispatcher owns: queued deliveries, the age of the
-// oldest one (its queue entry id is its enqueue time) and blocked partitions. Each dispatcher
-// reports only what it owns, so sum() and max() across pods give the endpoint's figures.
+// Backlog gauges for the partitions this dispatcher owns: the backlog, the age of its oldest
+// delivery and blocked partitions, as store/backlog.ts defines them (the same figures the API and
+// `kubectl get` show). Each dispatcher reports only what it owns, so sum() and max() across pods
+// give the endpoint's figures.
 import { partitionCount } from '../domain/endpoint.ts';
 import type { Shared } from '../lib/runtime.ts';
 import type { Lease } from '../store/dispatch.ts';
-import { partitionBacklog } from '../store/health.ts';
+import { partitionBacklog } from '../store/backlog.ts';
 
 export async function reportBacklog(shared: Shared, leases: readonly Lease[]): Promise<void> {
   const byEndpoint = new Map<string, { backlog: number; oldestMs: number; blocked: number }>();
   const t = Date.now();
   await Promise.all(leases.map(async (l) => {
-    const { backlog, oldestQueuedMs, blocked } = await partitionBacklog(shared.redis, shared.keys, l.endpointId, l.partition);
+    const { backlog, oldestMs: oldestQueuedMs, blocked } = await partitionBacklog(shared.redis, shared.keys, l.endpointId, l.partition);
     const s = byEndpoint.get(l.endpointId) ?? { backlog: 0, oldestMs: 0, blocked: 0 };
     s.backlog += backlog;
     if (oldestQueuedMs !== undefined) s.oldestMs = Math.max(s.oldestMs, t - oldestQueuedMs);

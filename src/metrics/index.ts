@@ -78,13 +78,13 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
     }),
     dispatchBacklog: new Gauge({
       name: 'redeliver_dispatch_backlog',
-      help: 'Deliveries queued and not yet finished, per endpoint.',
+      help: 'Deliveries accepted and not yet finished (queued, being retried, an unblock retry, held by a pauseLive replay), per endpoint, from the partitions this dispatcher owns.',
       labelNames: ['endpoint'] as const,
       registers,
     }),
     dispatchOldestPending: new Gauge({
       name: 'redeliver_dispatch_oldest_pending_seconds',
-      help: 'Age in seconds of the oldest queued delivery, per endpoint (from the partitions this dispatcher owns).',
+      help: 'Age in seconds of the oldest delivery in the backlog, per endpoint (from the partitions this dispatcher owns).',
       labelNames: ['endpoint'] as const,
       registers,
     }),

@@ -1,8 +1,9 @@
-// What the endpoint reconciler (src/controller/) reads from Redis before planning: the state of
-// the endpoint's partitions (keys.ts): queue + front + hold lengths (the backlog), the enqueue time
-// of the oldest queued entry (a stream id starts with its ms timestamp), blocked partitions, the
-// head delivery's last failure, and the stats hash (deadlettered, last_delivered_ms). Reads only;
+// What the endpoint reconciler (src/controller/) reads from Redis before planning: the backlog
+// and the age of its oldest delivery (one definition with the API and the gauges: backlog.ts),
+// blocked partitions, the head delivery's last failure, and the stats hash (deadlettered,
+// last_delivered_ms). Reads only;
 // every call is on one endpoint's keys (one slot on a cluster).
+import { partitionQueue } from './backlog.ts';
 import { isoOfMs } from './delivery-record.ts';
 import type { Keys } from './keys.ts';
 import type { RedisClient } from './redis.ts';
@@ -26,37 +27,16 @@ export interface QueueObservation {
   headFailure?: HeadFailure;
 }
 
-const streamMs = (id: string | undefined) => (id ? Number(id.split('-')[0]) : undefined);
-
-async function headOf(redis: RedisClient, keys: Keys, id: string, p: number): Promise<string | undefined> {
-  const k = keys.endpoint(id);
-  const front = await redis.lindex(k.front(p), 0);
-  if (front) return front;
-  const [first] = await redis.xrange(k.queue(p), '-', '+', 'COUNT', 1);
-  const fields = first?.[1] ?? [];
-  const i = fields.indexOf('d');
-  return i >= 0 ? fields[i + 1] : undefined;
-}
-
 async function partitionState(redis: RedisClient, keys: Keys, id: string, p: number) {
-  const k = keys.endpoint(id);
-  const [queueLen, frontLen, holdLen, firstQueued, firstHeld, head] = await Promise.all([
-    redis.xlen(k.queue(p)),
-    redis.llen(k.front(p)),
-    redis.xlen(k.hold(p)),
-    redis.xrange(k.queue(p), '-', '+', 'COUNT', 1),
-    redis.xrange(k.hold(p), '-', '+', 'COUNT', 1),
-    headOf(redis, keys, id, p),
-  ]);
-  const oldest = [streamMs(firstQueued[0]?.[0]), streamMs(firstHeld[0]?.[0])].filter((n): n is number => n !== undefined);
+  const q = await partitionQueue(redis, keys, id, p);
   let failure: HeadFailure | undefined;
-  if (head) {
-    const [status, attempts, reason, code] = await redis.hmget(k.delivery(head), 'status', 'attempts', 'last_failure_reason', 'last_response_status');
+  if (q.head) {
+    const [status, attempts, reason, code] = await redis.hmget(keys.endpoint(id).delivery(q.head), 'status', 'attempts', 'last_failure_reason', 'last_response_status');
     if (reason && status !== 'DELIVERED') {
-      failure = { deliveryId: head, partition: p, attempts: Number(attempts ?? 0), classification: reason, statusCode: code ?? '' };
+      failure = { deliveryId: q.head, partition: p, attempts: Number(attempts ?? 0), classification: reason, statusCode: code ?? '' };
     }
   }
-  return { backlog: queueLen + frontLen + holdLen, oldest: oldest.length ? Math.min(...oldest) : undefined, failure };
+  return { backlog: q.backlog, oldest: q.oldestMs, failure };
 }
 
 /** `partitions`: how many partitions to look at (the larger of the stored and the desired layout). */

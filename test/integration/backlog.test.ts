@@ -1,0 +1,59 @@
+// One definition of backlog (store/backlog.ts): the management API's endpoint health, the
+// controller's observation (the resource's status and `kubectl get`) and the dispatchers' gauges
+// report the same backlog, held count and oldest age — with deliveries queued, one held back by a
+// pauseLive replay and an unblock's retry at the front, the three places where they can differ.
+// Ingest only (no dispatcher), so the queues stay as set up while they are read.
+import { expect } from 'chai';
+import { Redis } from 'ioredis';
+import { reportBacklog } from '../../src/dispatch/backlog.ts';
+import { endpointHealth } from '../../src/store/health.ts';
+import { observeQueues } from '../../src/store/observe.ts';
+import { endpoint } from '../support/fixtures.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { startTestRedis, type TestRedis } from '../support/redis.ts';
+
+describe('backlog: one definition for the API, the controller and the gauges (real redis-server)', function () {
+  this.timeout(30_000);
+  let redis: TestRedis;
+  let app: TestApp;
+  let client: Redis;
+
+  before(async function () {
+    redis = await startTestRedis();
+    app = await startTestApp({ redisUrl: redis.url, roles: ['ingest'] });
+    client = new Redis(redis.url);
+  });
+  after(async function () {
+    await client?.quit();
+    await app?.close();
+    await redis?.stop();
+  });
+
+  it('counts queued, held and front deliveries alike, and ages the oldest of them', async function () {
+    const ep = endpoint({ name: 'counted', spec: { source: { provider: 'none' }, destination: { url: 'http://127.0.0.1:9/x' } } });
+    await app.putEndpoint(ep);
+    const k = app.shared.keys.endpoint(ep.id);
+    for (let i = 0; i < 3; i++) expect((await app.post(`/in/${ep.id}`, JSON.stringify({ n: i }))).status).to.equal(202);
+    // A pauseLive replay holds live traffic: two more are held back, not queued.
+    await client.hset(k.endpoint, 'hold_live', '1');
+    for (let i = 3; i < 5; i++) expect((await app.post(`/in/${ep.id}`, JSON.stringify({ n: i }))).status).to.equal(202);
+    expect(await client.xlen(k.hold(0)), 'held back').to.equal(2);
+    // An unblock's retry waits at the front: its record is the oldest (created a minute ago).
+    const createdMs = Date.now() - 60_000;
+    await client.hset(k.delivery('front-1'), 'status', 'PENDING', 'attempts', '0', 'created_ms', String(createdMs));
+    await client.lpush(k.front(0), 'front-1');
+
+    const now = Date.now();
+    const health = await endpointHealth(app.shared.redis, app.shared.keys, ep, now);
+    const observed = await observeQueues(app.shared.redis, app.shared.keys, ep.id, 1);
+    await reportBacklog(app.shared, [{ endpointId: ep.id, partition: 0, owner: 'test', token: 1 }]);
+    const gauge = async (name: string) => (await app.shared.metrics.registry.getSingleMetric(name)!.get()).values.find((v) => v.labels.endpoint === ep.id)?.value;
+
+    expect(health).to.include({ backlog: 6, held: 2 });
+    expect(observed.backlog).to.equal(6);
+    expect(await gauge('redeliver_dispatch_backlog')).to.equal(6);
+    expect(health.oldestPendingMs).to.equal(now - createdMs);
+    expect(observed.oldestPendingAt).to.equal(createdMs);
+    expect(await gauge('redeliver_dispatch_oldest_pending_seconds')).to.be.within(60, 61);
+  });
+});
