@@ -23,7 +23,9 @@
 // (200), BENCH_LATENCY_SECONDS (5), BENCH_RTT_REQUESTS (5000), BENCH_BODY_BYTES (1024),
 // BENCH_PROFILE=<dir> (--cpu-prof of the dispatcher and the peer), BENCH_MAIN (another checkout's
 // src/main.ts, to compare a change on the same machine), BENCH_LATENCY_RATES (e.g. 500,1000,2000:
-// instead of the above, Redeliver's latency for one endpoint at each of these rates).
+// instead of the above, Redeliver's latency for one endpoint at each of these rates), BENCH_CLUSTER=1
+// (Redeliver on a Redis Cluster of 3 masters with a replica each, started here from redis-server;
+// the peer stays on one redis-server as the reference; Redis figures are summed over the masters).
 // Everything the script starts is stopped before it exits, on Ctrl-C too.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -34,7 +36,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import type { EndpointResource, ResolvedEndpoint } from '../src/domain/endpoint.ts';
 import { resolveEndpoint } from '../src/domain/resolve.ts';
@@ -42,6 +44,7 @@ import { createValidator } from '../src/k8s/schema.ts';
 import { freePort, startRedisServer, type RedisServer } from '../src/lib/redis-server.ts';
 import { createKeys } from '../src/store/keys.ts';
 import { createRegistry, type Registry } from '../src/store/registry.ts';
+import { startTestCluster } from '../test/support/redis-cluster.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const num = (name: string, def: number) => Number(process.env[name] ?? def);
@@ -54,6 +57,9 @@ const RTT_REQUESTS = num('BENCH_RTT_REQUESTS', 5000);
 const BODY_BYTES = num('BENCH_BODY_BYTES', 1024);
 const PROFILE_DIR = process.env.BENCH_PROFILE;
 const LATENCY_RATES = (process.env.BENCH_LATENCY_RATES ?? '').split(',').filter(Boolean).map(Number);
+const CLUSTER = process.env.BENCH_CLUSTER === '1';
+/** How Redeliver's rows are labelled. */
+const RD = CLUSTER ? 'Redeliver (cluster)' : 'Redeliver';
 /** Redeliver's entry point; another checkout's src/main.ts to compare a change (A/B) on the same machine. */
 const MAIN = process.env.BENCH_MAIN ?? join(ROOT, 'src/main.ts');
 const SECRET_KEY = Buffer.alloc(32, 4).toString('base64');
@@ -289,15 +295,23 @@ interface Usage {
   topCommands: Array<[string, number]>;
 }
 
-async function usageOf<T>(pids: { gateway: number | undefined; receiver: number | undefined }, client: Redis, deliveries: () => number,
-  work: () => Promise<T>): Promise<[T, Usage]> {
+/** Redis' usage summed over several servers (a cluster's masters). */
+async function summedUsage(clients: Redis[]): Promise<RedisUsage> {
+  const all = await Promise.all(clients.map(redisUsage));
+  const byCommand = new Map<string, number>();
+  for (const u of all) for (const [c, us] of u.byCommand) byCommand.set(c, (byCommand.get(c) ?? 0) + us);
+  return { cpu: all.reduce((n, u) => n + u.cpu, 0), calls: all.reduce((n, u) => n + u.calls, 0), usec: all.reduce((n, u) => n + u.usec, 0), byCommand };
+}
+
+async function usageOf<T>(pids: { gateway: number | undefined; receiver: number | undefined }, redisNow: () => Promise<RedisUsage>,
+  deliveries: () => number, work: () => Promise<T>): Promise<[T, Usage]> {
   const g0 = processCpu(pids.gateway);
   const r0 = processCpu(pids.receiver);
-  const s0 = await redisUsage(client);
+  const s0 = await redisNow();
   const out = await work();
   const g1 = processCpu(pids.gateway);
   const r1 = processCpu(pids.receiver);
-  const s1 = await redisUsage(client);
+  const s1 = await redisNow();
   const n = Math.max(1, deliveries());
   const per = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : ((b - a) * 1e6) / n);
   return [out, {
@@ -367,20 +381,46 @@ function pct(sorted: number[], p: number): number {
 interface Stack {
   ingest: Role;
   dispatcher: Role;
-  client: Redis;
+  client: Redis | Cluster;
   registry: Registry;
+  /** Redis' usage so far (summed over the masters on a cluster). */
+  usage: () => Promise<RedisUsage>;
 }
 
-async function startRedeliver(redis: RedisServer): Promise<Stack> {
+/** Where Redeliver's data goes: one redis-server, or (BENCH_CLUSTER=1) a cluster of 3 masters + 3 replicas. */
+interface RedeliverRedis {
+  env: Record<string, string>;
+  client: Redis | Cluster;
+  usage: () => Promise<RedisUsage>;
+}
+
+async function redeliverRedis(): Promise<RedeliverRedis> {
+  if (!CLUSTER) {
+    const server = await startRedis();
+    const client = new Redis(server.url);
+    stops.push(async () => void (await client.quit()));
+    return { env: { REDELIVER_REDIS_URL: server.url }, client, usage: () => redisUsage(client) };
+  }
+  const cluster = await startTestCluster({ fsync: 'everysec' });
+  stops.push(() => cluster.stop());
+  const client = new Cluster(cluster.seeds.map((s) => ({ host: '127.0.0.1', port: Number(s.split(':')[1]) })));
+  const masters = (await cluster.masters()).map((port) => new Redis(port, '127.0.0.1'));
+  stops.push(async () => {
+    await client.quit();
+    await Promise.all(masters.map((m) => m.quit()));
+  });
+  return { env: { REDELIVER_REDIS_CLUSTER_NODES: cluster.seeds.join(',') }, client, usage: () => summedUsage(masters) };
+}
+
+async function startRedeliver(redis: RedeliverRedis): Promise<Stack> {
   const env = async () => ({
-    REDELIVER_REDIS_URL: redis.url, REDELIVER_REDIS_PREFIX: PREFIX, REDELIVER_SECRET_KEY: SECRET_KEY, REDELIVER_HOST: '127.0.0.1',
+    ...redis.env, REDELIVER_REDIS_PREFIX: PREFIX, REDELIVER_SECRET_KEY: SECRET_KEY, REDELIVER_HOST: '127.0.0.1',
     REDELIVER_PORT: String(await freePort()), REDELIVER_LOG_LEVEL: 'info', REDELIVER_ALLOWED_DESTINATIONS: '127.0.0.0/8',
   });
   const ingest = await startRole('ingest', await env());
   const dispatcher = await startRole('dispatcher', await env());
-  const client = new Redis(redis.url);
-  stops.push(async () => void (await client.quit()));
-  return { ingest, dispatcher, client, registry: createRegistry(client, createKeys(PREFIX), Buffer.from(SECRET_KEY, 'base64')) };
+  const { client, usage } = redis;
+  return { ingest, dispatcher, client, usage, registry: createRegistry(client, createKeys(PREFIX), Buffer.from(SECRET_KEY, 'base64')) };
 }
 
 function strictEndpoint(name: string, url: string, paused: boolean): ResolvedEndpoint {
@@ -438,14 +478,14 @@ interface Throughput {
 }
 
 async function redeliverThroughput(s: Stack, receiver: Forked, endpoints: number, perEndpoint: number): Promise<Throughput> {
-  const label = `Redeliver, ${endpoints} endpoint${endpoints > 1 ? 's' : ''}`;
+  const label = `${RD}, ${endpoints} endpoint${endpoints > 1 ? 's' : ''}`;
   process.stderr.write(`  ${label}: pre-filling ${endpoints * perEndpoint} events (paused)…\n`);
   const eps = await addEndpoints(s, Array.from({ length: endpoints }, (_, i) => `t${endpoints}-${i}`), receiver.url, true);
   await prefill(perEndpoint, endpoints, (e, seq, i) => ingestOne(s, eps[e]!, eventBody(e, seq, i)));
   const total = endpoints * perEndpoint;
   const { done } = await expectReceipts(receiver, total, false);
   process.stderr.write(`  ${label}: resumed, delivering…\n`);
-  const [result, usage] = await usageOf({ gateway: s.dispatcher.pid, receiver: receiver.proc.pid }, s.client, () => total, async () => {
+  const [result, usage] = await usageOf({ gateway: s.dispatcher.pid, receiver: receiver.proc.pid }, s.usage, () => total, async () => {
     const t0 = hr();
     // Resumed through the resource (spec.paused), as `kubectl apply` would do it.
     await Promise.all(eps.map((ep) => s.registry.put({ ...ep, spec: { ...ep.spec, paused: false }, updatedAt: new Date().toISOString() })));
@@ -538,7 +578,7 @@ async function peerThroughput(peer: Peer, receiver: Forked, endpoints: number, p
   const child = await startPeer(peer, receiver, names, false);
   const { done } = await expectReceipts(receiver, total, false);
   process.stderr.write(`  ${label}: workers started, delivering…\n`);
-  const [result, usage] = await usageOf({ gateway: child.proc.pid, receiver: receiver.proc.pid }, peer.client, () => total, async () => {
+  const [result, usage] = await usageOf({ gateway: child.proc.pid, receiver: receiver.proc.pid }, () => redisUsage(peer.client), () => total, async () => {
     const t0 = hr();
     child.proc.send({ type: 'run' });
     const d = await done;
@@ -590,11 +630,11 @@ function report(r: Results): void {
   const invalid = [r.rd1, r.rdN, r.bq1, r.bqN].filter((t) => t.done.outOfOrder > 0 || t.done.duplicates > 0);
   const summary = [
     ['1/RTT (sequential keep-alive POSTs, undici)', `${fmt(r.rtt.rate)} req/s`, `RTT ${fmt(r.rtt.rttUs)} µs (p50 ${fmt(r.rtt.p50Us)}, p99 ${fmt(r.rtt.p99Us)})`, '', '', ''],
-    ['Redeliver ordered, 1 endpoint (strict)', `${fmt(r.rd1.rate)} ev/s`, `1/RTT ${fmt(r.rtt.rate)}`, `${fmt((100 * r.rd1.rate) / r.rtt.rate, 1)} %`,
+    [`${RD} ordered, 1 endpoint (strict)`, `${fmt(r.rd1.rate)} ev/s`, `1/RTT ${fmt(r.rtt.rate)}`, `${fmt((100 * r.rd1.rate) / r.rtt.rate, 1)} %`,
       `≥ ${TARGET_RTT_PERCENT} %`, verdict((100 * r.rd1.rate) / r.rtt.rate >= TARGET_RTT_PERCENT)],
-    ['Redeliver ordered, 1 endpoint (strict)', `${fmt(r.rd1.rate)} ev/s`, `BullMQ ${fmt(r.bq1.rate)}`, `${fmt(r.rd1.rate / r.bq1.rate, 2)}×`,
+    [`${RD} ordered, 1 endpoint (strict)`, `${fmt(r.rd1.rate)} ev/s`, `BullMQ ${fmt(r.bq1.rate)}`, `${fmt(r.rd1.rate / r.bq1.rate, 2)}×`,
       `≥ ${TARGET_PEER_RATIO}×`, verdict(r.rd1.rate / r.bq1.rate >= TARGET_PEER_RATIO)],
-    [`Redeliver ordered, ${r.rdN.endpoints} endpoints (strict)`, `${fmt(r.rdN.rate)} ev/s`, `BullMQ ${fmt(r.bqN.rate)}`, `${fmt(r.rdN.rate / r.bqN.rate, 2)}×`,
+    [`${RD} ordered, ${r.rdN.endpoints} endpoints (strict)`, `${fmt(r.rdN.rate)} ev/s`, `BullMQ ${fmt(r.bqN.rate)}`, `${fmt(r.rdN.rate / r.bqN.rate, 2)}×`,
       `≥ ${TARGET_PEER_RATIO}×`, verdict(r.rdN.rate / r.bqN.rate >= TARGET_PEER_RATIO)],
     ...[r.lat1, r.latN].map((l) => [`${l.label} at ${fmt(l.rate)}/s`, `p99 ${fmt(l.p99Ms, 2)} ms`, `p50 ${fmt(l.p50Ms, 2)}, max ${fmt(l.maxMs, 1)} ms`, '',
       `p99 < ${TARGET_P99_MS} ms`, verdict(l.p99Ms < TARGET_P99_MS)]),
@@ -619,7 +659,7 @@ async function latencyCurve(stack: Stack, receiver: Forked): Promise<void> {
   const rows: string[][] = [];
   for (const rate of LATENCY_RATES) {
     const [ep] = await addEndpoints(stack, [`curve-${rate}`], receiver.url, false);
-    const r = await latencyRun(`Redeliver latency, 1 endpoint`, receiver, rate, 1, (_e, s, i) => ingestOne(stack, ep!, eventBody(0, s, i)));
+    const r = await latencyRun(`${RD} latency, 1 endpoint`, receiver, rate, 1, (_e, s, i) => ingestOne(stack, ep!, eventBody(0, s, i)));
     rows.push([fmt(rate), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.maxMs, 1)]);
   }
   console.log('\n' + table(['events/s', 'p50 ms', 'p99 ms', 'max ms'], rows));
@@ -634,16 +674,15 @@ async function main() {
   process.stderr.write('  1/RTT: sequential POSTs…\n');
   const rtt = await measureRtt(receiver.url);
 
-  const rdRedis = await startRedis();
-  const stack = await startRedeliver(rdRedis);
+  const stack = await startRedeliver(await redeliverRedis());
   if (LATENCY_RATES.length > 0) return latencyCurve(stack, receiver);
   const rd1 = await redeliverThroughput(stack, receiver, 1, N1);
   const rdN = await redeliverThroughput(stack, receiver, ENDPOINTS, N_PER_ENDPOINT);
   const latEps = async (n: number) => addEndpoints(stack, Array.from({ length: n }, (_, i) => `l${n}-${i}`), receiver.url, false);
   const l1 = await latEps(1);
-  const lat1 = await latencyRun('Redeliver latency, 1 endpoint', receiver, rd1.rate / 2, 1, (e, s, i) => ingestOne(stack, l1[e]!, eventBody(e, s, i)));
+  const lat1 = await latencyRun(`${RD} latency, 1 endpoint`, receiver, rd1.rate / 2, 1, (e, s, i) => ingestOne(stack, l1[e]!, eventBody(e, s, i)));
   const lN = await latEps(ENDPOINTS);
-  const latN = await latencyRun(`Redeliver latency, ${ENDPOINTS} endpoints`, receiver, rdN.rate / 2, ENDPOINTS,
+  const latN = await latencyRun(`${RD} latency, ${ENDPOINTS} endpoints`, receiver, rdN.rate / 2, ENDPOINTS,
     (e, s, i) => ingestOne(stack, lN[e]!, eventBody(e, s, i)));
 
   const peerRedis = await startRedis();

@@ -12,8 +12,8 @@ local function read_source(dkey)
     ordering_key = v[6] or '', max_attempts = v[7] }
 end
 
--- Redis' clock, ms (for the records the scripts create themselves).
-local function time_ms()
+-- Redis' clock, ms (the due times of the dispatcher's scripts, and the records they create).
+local function redis_now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end

@@ -7,13 +7,9 @@
   Delivery hashes are addressed from a prefix passed in ARGV: every key shares the endpoint's
   hash tag, so this stays within one Redis Cluster slot (the same approach bullmq takes).
 ]]
--- Time comes from Redis itself, so dispatchers with skewed clocks agree on due times and on
--- when an in-flight attempt of a dead owner must have timed out.
-local function redis_now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-
+-- Time comes from Redis itself (redis_now_ms, lib-delivery.lua, prepended before this file), so
+-- dispatchers with skewed clocks agree on due times and on when an in-flight attempt of a dead
+-- owner must have timed out.
 local function fenced(leaseKey, owner)
   return redis.call('GET', leaseKey) == owner
 end

@@ -22,7 +22,7 @@ local cursor = redis.call('HGET', state, 'cursor') or ''
 if cursor ~= ARGV[2] then return { 'conflict', cursor } end
 
 local base = ARGV[1]
-local now_ms = time_ms()
+local now_ms = redis_now_ms()
 local enqueued, skipped = 0, 0
 local woken = {}
 for i = 12, #ARGV, 2 do
