@@ -158,8 +158,8 @@ describe('end to end: redeliver all + kube-apiserver 1.20 + redis-server', funct
     proxy.cut();
     ok(await k(['patch', 'webhookendpoint', 'orders', '--type=merge', '-p', '{"spec":{"destination":{"headers":{"X-Test-Path":"orders","X-Added":"while-away"}}}}']));
     ok(await k(['apply', '-f', '-'], JSON.stringify(webhookEndpoint('late', endpointSpec('late')))));
-    // Long enough for the controller to notice (its watches fail and back off).
-    await new Promise((r) => setTimeout(r, 1500));
+    // The controller has noticed: its watches failed and it tried to reconnect (refused).
+    await waitFor('the controller tries to reconnect', async () => proxy.refused() >= 2, 30_000);
     for (let n = 20; n < 30; n++) await send('orders', n);
     await receiver.until(() => received('orders').length >= 30);
     expect(received('orders').map((r) => JSON.parse(r.body.toString()).n)).to.deep.equal([...Array(30).keys()]);

@@ -11,7 +11,7 @@ import { startApiProxy, type ApiProxy } from './proxy.ts';
 import { FAST, eventsFor, ok, startController, startKubeWithCrds, SUITE_TIMEOUT_MS, waitFor, waitForCondition, webhookEndpoint } from './support.ts';
 
 interface LeaseView {
-  spec: { holderIdentity?: string; leaseDurationSeconds?: number; leaseTransitions?: number };
+  spec: { holderIdentity?: string; leaseDurationSeconds?: number; leaseTransitions?: number; renewTime?: string };
 }
 
 describe('controller leader election (real kube-apiserver 1.20)', function () {
@@ -26,6 +26,14 @@ describe('controller leader election (real kube-apiserver 1.20)', function () {
   let overlaps = 0;
   const k = (args: string[], input?: string) => env.kubectl(args, input);
   const lease = async () => JSON.parse(ok(await k(['get', 'lease', 'redeliver-controller', '-n', 'redeliver-system', '-o', 'json']))) as LeaseView;
+  /**
+   * Resolves once the Lease's holder has renewed it `n` more times: each renewal is a retry period
+   * in which the other controller also tried to acquire it (awaited, not slept).
+   */
+  const renewals = async (n: number) => {
+    const seen = new Set([String((await lease()).spec.renewTime)]);
+    await waitFor(`${n} renewals of the Lease`, async () => seen.add(String((await lease()).spec.renewTime)).size > n, 15_000, 50);
+  };
   const reporters = async (name: string, reason: string) =>
     (await eventsFor(env, name)).filter((e) => e.reason === reason).map((e) => (e as unknown as { reportingInstance?: string }).reportingInstance);
 
@@ -53,7 +61,8 @@ describe('controller leader election (real kube-apiserver 1.20)', function () {
   });
 
   it('lets exactly one controller act, the one the Lease names', async function () {
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitFor('a leader', async () => a.isLeader() || b.isLeader(), 15_000, 20);
+    await renewals(3);
     expect([a.isLeader(), b.isLeader()]).to.deep.equal([true, false]);
     const l = await lease();
     expect(l.spec).to.include({ holderIdentity: 'ctl-a', leaseDurationSeconds: FAST.leaseDurationMs! / 1000 });
@@ -84,7 +93,8 @@ describe('controller leader election (real kube-apiserver 1.20)', function () {
 
   it('releases the Lease on a graceful stop, so the other takes over at once', async function () {
     proxy.restore();
-    await new Promise((r) => setTimeout(r, 1000));
+    // ctl-a reaches the API server again and sees ctl-b renew, several times.
+    await renewals(3);
     expect(a.isLeader(), 'ctl-a must not take a lease that ctl-b renews').to.equal(false);
     const t0 = Date.now();
     await b.close?.();

@@ -11,6 +11,8 @@ export interface ApiProxy {
   /** Drops every open connection and refuses new ones until restore(). */
   cut(): void;
   restore(): void;
+  /** Connections refused since the last cut() (the client noticed and tried again). */
+  refused(): number;
   close(): Promise<void>;
 }
 
@@ -18,8 +20,10 @@ export async function startApiProxy(opts: { kubeconfig: string; server: string; 
   const target = new URL(opts.server);
   const sockets = new Set<net.Socket>();
   let cut = false;
+  let refused = 0;
   const server = net.createServer((client) => {
     if (cut) {
+      refused++;
       client.destroy();
       return;
     }
@@ -44,11 +48,13 @@ export async function startApiProxy(opts: { kubeconfig: string; server: string; 
     kubeconfig,
     cut() {
       cut = true;
+      refused = 0;
       for (const s of sockets) s.destroy();
     },
     restore() {
       cut = false;
     },
+    refused: () => refused,
     async close() {
       cut = true;
       for (const s of sockets) s.destroy();
