@@ -13,9 +13,9 @@
 // leaves only after N's 2xx, and its claim is on the wire before its request; the script checks
 // that the head it claims is the one already sent. If the process dies in between, Redis still
 // says N is SENDING (or N+1 is): the successor re-sends from there, after the takeover wait,
-// which also covers the pipelined request (it starts within PIPELINE_WINDOW_MS of N's claim and
-// gets the endpoint's timeout). Receivers may then see N+1 before N's repeat, never before N.
-// An idle partition works the same way with the head a wake-up brings (ingest publishes the new
+// which also covers the pipelined request (it starts within PIPELINE_WINDOW_MS of N's claim,
+// gate.ts, and gets the endpoint's timeout). Receivers may then see N+1 before N's repeat, never
+// before N. An idle partition works the same way with the head a wake-up brings (ingest publishes the new
 // head with its event to the owner when the queue was empty): claim written first, then sent.
 //
 // A delivery sent ahead whose claim Redis did not confirm (the lease expired while Redis was
@@ -26,12 +26,13 @@
 // Exhausted heads of ordered scopes (onExhausted block) stay at the head and are tried again every
 // blockedRetrySeconds (domain/outcome.ts decide), so a scope blocked by an outage resumes by itself.
 import { randomUUID } from 'node:crypto';
-import { isPaused, partitionCount, type ResolvedEndpoint } from '../domain/endpoint.ts';
+import { isPaused, type ResolvedEndpoint } from '../domain/endpoint.ts';
 import { decide } from '../domain/outcome.ts';
 import { signStandardWebhook } from '../lib/standard-webhooks.ts';
 import type { Shared } from '../lib/runtime.ts';
 import { claimHead, finishAndClaim, recordEarlySend, unclaim, type ClaimedDelivery, type FinishInput, type HeadAnswer, type Lease } from '../store/dispatch.ts';
 import { attemptRecord, createAttemptReport, finishInput } from './attempt.ts';
+import { gate, mayPipeline } from './gate.ts';
 import { errorMessage } from '../errors/index.ts';
 import type { OutageLog } from '../lib/outage.ts';
 import type { RedisClient } from '../store/redis.ts';
@@ -39,11 +40,6 @@ import type { Sender, SendResult } from './sender.ts';
 
 /** How long an attempt's outcome is retried against an unreachable Redis before giving up. */
 const FINISH_RETRY_MS = 60_000;
-/**
- * A head that took longer than this from its claim to its answer is not followed by a pipelined
- * send (the takeover wait is the timeout + 1 s from the claim; see the top of this file).
- */
-const PIPELINE_WINDOW_MS = 500;
 /** How long the record of an attempt sent ahead is retried against an unreachable Redis. */
 const UNCONFIRMED_RETRY_MS = 10 * 60_000;
 
@@ -212,14 +208,9 @@ export function startWorker(d: WorkerDeps): Worker {
     return stopped || !ep ? undefined : claim();
   };
 
-  // spec.rateLimit: the endpoint's rate is split evenly over its partitions, each of which
-  // spaces its sends (an approximation that needs no coordination between dispatchers).
+  // When this partition last sent (spec.rateLimit spacing, gate.ts).
   let lastSendAt = -Infinity;
-  const paceMs = (ep: ResolvedEndpoint) => {
-    const perSecond = ep.spec.rateLimit?.perSecond;
-    if (!perSecond) return 0;
-    return lastSendAt + (1000 * partitionCount(ep.spec)) / perSecond - performance.now();
-  };
+  const clock = () => ({ now: performance.now(), claimedAt, leaseValidUntil: d.leaseValidUntil(), lastSendAt });
 
   /** Not yet (rate limit): give the head back rather than hold it (its timeout counts from the claim). */
   const later = async (claimed: ClaimedDelivery, waitMs: number) => {
@@ -228,23 +219,21 @@ export function startWorker(d: WorkerDeps): Worker {
     return stopped ? undefined : claim();
   };
 
-  /** Whether `next` may be sent right after its predecessor's 2xx, before Redis has recorded it. */
-  const mayPipeline = (ep: ResolvedEndpoint, next: ClaimedDelivery | undefined): next is ClaimedDelivery =>
-    next !== undefined && !stopped && !isPaused(ep) && ep.spec.rateLimit === undefined &&
-    performance.now() - claimedAt < PIPELINE_WINDOW_MS && performance.now() < d.leaseValidUntil();
-
-  /** Sends the claimed head, or hands it back (or waits) when it must not go now. */
+  /** Sends the claimed head, or hands it back (or waits) when it must not go now (gate.ts). */
   const sendHead = async (ep: ResolvedEndpoint, claimed: ClaimedDelivery): Promise<Step | undefined> => {
-    if (isPaused(ep)) return whilePaused(claimed);
-    const wait = paceMs(ep);
-    if (wait > 0) return later(claimed, wait);
-    const budgetMs = Math.floor(ep.spec.destination.timeoutSeconds * 1000 - (performance.now() - claimedAt));
-    if (performance.now() >= d.leaseValidUntil() || budgetMs < 100) {
-      await giveBack(claimed);
-      return undefined;
+    const g = gate(ep, clock());
+    switch (g.kind) {
+      case 'paused':
+        return whilePaused(claimed);
+      case 'later':
+        return later(claimed, g.waitMs);
+      case 'giveBack':
+        await giveBack(claimed);
+        return undefined;
+      case 'send':
+        lastSendAt = performance.now();
+        return deliver(claimed, send(ep, claimed, g.budgetMs), ep);
     }
-    lastSendAt = performance.now();
-    return deliver(claimed, send(ep, claimed, budgetMs), ep);
   };
 
   /** Awaits the head's request, records the outcome and claims the next head (pipelined when it may). */
@@ -263,7 +252,7 @@ export function startWorker(d: WorkerDeps): Worker {
     record(ep, claimed, sent, decision);
     const finish = finishInput(ep, claimed, sent, decision);
     const next = decision.step === 'delivered' ? claimed.next : undefined;
-    if (!mayPipeline(ep, next)) return recordOutcome(finish);
+    if (!next || !mayPipeline(ep, true, stopped, clock())) return recordOutcome(finish);
     // Pipelined: the script that records this one and claims `next` is written to Redis first,
     // then `next` is sent without waiting for its answer.
     return sendEarly(ep, next, recordOutcome(finish, next), 'lookahead');
