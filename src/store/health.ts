@@ -56,7 +56,8 @@ export async function endpointHealth(redis: RedisClient, keys: Keys, ep: Resolve
     held: parts.reduce((n, p) => n + p.held, 0),
     oldestPendingMs: times.length ? Math.max(0, nowMs - Math.min(...times)) : undefined,
     blocked,
-    lastDeliveredAt: isoOfMs(stats.last_delivered_ms) || undefined,
+    // last_delivered_at: what an earlier version wrote, until the next delivery.
+    lastDeliveredAt: isoOfMs(stats.last_delivered_ms) || stats.last_delivered_at || undefined,
     destination: destination(lastOutcome(records)),
     counters,
   };

@@ -45,7 +45,8 @@ export async function observeQueues(redis: RedisClient, keys: Keys, id: string, 
   const [states, blockedHash, stats] = await Promise.all([
     Promise.all(Array.from({ length: partitions }, (_, p) => partitionState(redis, keys, id, p))),
     redis.hgetall(k.blocked),
-    redis.hmget(k.stats, 'deadlettered', 'last_delivered_ms'),
+    // last_delivered_at: what an earlier version wrote, until the next delivery.
+    redis.hmget(k.stats, 'deadlettered', 'last_delivered_ms', 'last_delivered_at'),
   ]);
   const blocked = Object.entries(blockedHash)
     .map(([partition, deliveryId]) => ({ partition: Number(partition), deliveryId }))
@@ -57,7 +58,7 @@ export async function observeQueues(redis: RedisClient, keys: Keys, id: string, 
     ...(oldest.length ? { oldestPendingAt: Math.min(...oldest) } : {}),
     blocked,
     deadLettered: Number(stats[0] ?? 0),
-    ...(stats[1] ? { lastDeliveredAt: isoOfMs(stats[1]) } : {}),
+    ...(stats[1] || stats[2] ? { lastDeliveredAt: isoOfMs(stats[1] ?? undefined) || stats[2]! } : {}),
     ...(failure ? { headFailure: failure } : {}),
   };
 }

@@ -56,4 +56,15 @@ describe('backlog: one definition for the API, the controller and the gauges (re
     expect(observed.oldestPendingAt).to.equal(createdMs);
     expect(await gauge('redeliver_dispatch_oldest_pending_seconds')).to.be.within(60, 61);
   });
+
+  it('reads the last delivery time in epoch ms, and as an earlier version wrote it (ISO) until the next delivery', async function () {
+    const ep = endpoint({ name: 'upgraded', spec: { source: { provider: 'none' }, destination: { url: 'http://127.0.0.1:9/x' } } });
+    await app.putEndpoint(ep);
+    const k = app.shared.keys.endpoint(ep.id);
+    const last = async () => [(await endpointHealth(app.shared.redis, app.shared.keys, ep)).lastDeliveredAt, (await observeQueues(app.shared.redis, app.shared.keys, ep.id, 1)).lastDeliveredAt];
+    await client.hset(k.stats, 'last_delivered_at', '2026-11-01T10:00:00.000Z');
+    expect(await last()).to.deep.equal(['2026-11-01T10:00:00.000Z', '2026-11-01T10:00:00.000Z']);
+    await client.hset(k.stats, 'last_delivered_ms', String(Date.UTC(2026, 10, 30, 9, 30)));
+    expect(await last()).to.deep.equal(['2026-11-30T09:30:00.000Z', '2026-11-30T09:30:00.000Z']);
+  });
 });

@@ -3,8 +3,8 @@
   the retry of an unblock, replay). Compact: no id or endpoint id (both are in the key), times as
   epoch ms, fields without a value left out; src/store/delivery-record.ts reads it back.
 ]]
--- The fields a new delivery copies from the one it repeats (resend, unblock retry, replay), by
--- position in read_source's answer.
+-- The fields a new delivery copies from the one it repeats (resend, unblock retry, replay); nil
+-- when that record is gone (expired by retention).
 local function read_source(dkey)
   local v = redis.call('HMGET', dkey, 'status', 'event_id', 'event_type', 'event_sid', 'partition', 'ordering_key', 'max_attempts')
   if not v[1] then return nil end
