@@ -5,11 +5,13 @@
 // warm-up, against:
 //   - the ceiling: bench/bare-koa.ts, a bare Koa server doing one XADD of the raw body per request;
 //   - Redeliver: the real process, `node src/main.ts ingest`;
+//   - the peer: bench/bullmq-koa.ts, the receiver a Node team would build by hand (Koa, the
+//     signature checked, BullMQ `queue.add` with the delivery id as job id);
 // each as a child process, each against its own fresh redis-server (AOF everysec, then always, then
 // `replicated`: AOF everysec plus one replica, and WAIT 1 before each answer).
 // It prints req/s, p50 and p99 latency, errors and non-2xx answers (either would invalidate the
-// figure), and Redeliver as a percentage of the ceiling with the same fsync policy. Target: ≥ 90 %
-// with everysec.
+// figure), and Redeliver as a percentage of the ceiling with the same fsync policy. Targets, with
+// everysec: ≥ 90 % of the ceiling, and ≥ 1.5× the peer.
 //
 // Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (50),
 // BENCH_FSYNC (everysec,always), BENCH_ROUNDS (1; more runs every target that many times, interleaved,
@@ -42,6 +44,7 @@ const FSYNCS = (process.env.BENCH_FSYNC ?? 'everysec,always,replicated').split('
 const PROFILE_DIR = process.env.BENCH_PROFILE;
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const TARGET_PERCENT = 90;
+const TARGET_PEER_RATIO = 1.5;
 
 const SECRET = 'bench-github-secret';
 const SECRET_KEY = Buffer.alloc(32, 3).toString('base64');
@@ -194,17 +197,22 @@ async function startRedeliver(redis: RedisServer, durability: Durability): Promi
   }, 'redeliver started');
 }
 
+async function startBullmqKoa(redis: RedisServer, durability: Durability): Promise<Child> {
+  return startNode([...profileArgs('bullmq-koa'), join(ROOT, 'bench/bullmq-koa.ts')],
+    { REDIS_URL: redis.url, PORT: String(await freePort()), SECRET, ...(durability === 'replicated' ? { WAIT_REPLICAS: '1' } : {}) }, 'listening');
+}
+
 async function startBareKoa(redis: RedisServer, durability: Durability): Promise<Child> {
   return startNode([...profileArgs('bare-koa'), join(ROOT, 'bench/bare-koa.ts')],
     { REDIS_URL: redis.url, PORT: String(await freePort()), ...(durability === 'replicated' ? { WAIT_REPLICAS: '1' } : {}) }, 'listening');
 }
 
-/** Events stored by either target (Redeliver's event stream, or the bare server's one stream). */
+/** Events stored by any target (Redeliver's event stream, the bare server's one stream, the peer's waiting jobs). */
 async function storedEvents(redis: RedisServer): Promise<number> {
   const client = new Redis(redis.url);
   try {
     const streams = [createKeys(PREFIX).endpoint(endpointId(ENDPOINT.namespace, ENDPOINT.name)).events, ...(await client.keys('bare:*'))];
-    const lens = await Promise.all(streams.map((k) => client.xlen(k)));
+    const lens = await Promise.all([...streams.map((k) => client.xlen(k)), client.llen('bull:ingest-peer:wait')]);
     return lens.reduce((a, b) => a + b, 0);
   } finally {
     await client.quit();
@@ -354,11 +362,17 @@ function verdicts(all: Row[], rows: Row[]): string[] {
     const pct = (100 * rd.rps) / c.rps;
     out.push(`Redeliver with everysec: ${pct.toFixed(1)} % of the ceiling (target ≥ ${TARGET_PERCENT} %): ${pct >= TARGET_PERCENT ? 'MET' : 'NOT MET'}`);
   }
+  const peer = rows.find((r) => r.target === PEER && r.fsync === 'everysec');
+  if (peer && rd) {
+    const x = rd.rps / peer.rps;
+    out.push(`Redeliver with everysec: ${x.toFixed(2)}× ${PEER} (target ≥ ${TARGET_PEER_RATIO}×): ${x >= TARGET_PEER_RATIO ? 'MET' : 'NOT MET'}`);
+  }
   return out;
 }
 
 const CEILING = 'bare Koa + XADD (ceiling)';
 const REDELIVER = 'Redeliver ingest';
+const PEER = 'Koa + BullMQ queue.add (peer)';
 
 async function main() {
   console.log(`ingest bench: ${CONNECTIONS} connections, ${SECONDS} s after ${WARMUP_SECONDS} s warm-up${ROUNDS > 1 ? `, median of ${ROUNDS} rounds` : ''}, ` +
@@ -369,6 +383,7 @@ async function main() {
     for (const fsync of FSYNCS) {
       all.push(await measure(CEILING, fsync, startBareKoa));
       all.push(await measure(REDELIVER, fsync, startRedeliver));
+      all.push(await measure(PEER, fsync, startBullmqKoa));
     }
   }
   const rows = medians(all);
