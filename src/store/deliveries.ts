@@ -40,7 +40,7 @@ export async function resendDelivery(
   const spec = json ? (JSON.parse(json) as { spec: EndpointSpec }).spec : undefined;
   const newId = uuidv7();
   const reply = (await redis.runScript('rdResend',
-    [k.delivery(sourceId), k.delivery(newId), k.endpoint, `${k.base}q:`, k.deliveryLog, k.stats, k.resendSeq, k.latestDelivery, k.events],
+    [k.delivery(sourceId), k.delivery(newId), k.endpoint, `${k.base}q:`, k.deliveryLog, k.stats, k.resendSeq, k.eventIndex, k.events],
     [newId, Date.now(), keys.wakeChannel, endpointId, spec?.ordering.mode ?? 'strict', origin,
       spec ? partitionCount(spec) : 1])) as [string, string?, number?, string[]?];
   switch (reply[0]) {
@@ -72,7 +72,7 @@ export async function unblockPartition(
   if (!blockedId) throw conflict('not_blocked', `partition ${partition} of endpoint "${endpointId}" is not blocked`);
   const newId = uuidv7();
   const reply = (await redis.runScript('rdUnblock',
-    [k.blocked, k.queue(partition), k.front(partition), k.delivery(blockedId), k.delivery(newId), k.deliveryLog, k.resendSeq, k.attempts(blockedId), k.latestDelivery],
+    [k.blocked, k.queue(partition), k.front(partition), k.delivery(blockedId), k.delivery(newId), k.deliveryLog, k.resendSeq, k.attempts(blockedId), k.eventIndex],
     [partition, action, newId, Date.now(), CONSUMER_GROUP, consumerName(partition), keys.wakeChannel, endpointId, retentionSeconds],
   )) as [string, string?, string?, string[]?];
   if (reply[0] !== 'ok') throw conflict('not_blocked', `partition ${partition} of endpoint "${endpointId}" is not blocked`);

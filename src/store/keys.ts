@@ -19,7 +19,7 @@ export interface EndpointKeys {
   readonly endpoint: string;
   /** Stream: every accepted event in receive order. Fields: id, type, pid, at, h (headers JSON), b (raw body). */
   readonly events: string;
-  /** Hash: event id → stream entry id in `events` (lookup of one event by id). */
+  /** Hash: event id → `<stream entry id in events>|<latest delivery id>` (store/event-index.ts). */
   readonly eventIndex: string;
   /** Stream: one entry per delivery created (field d = delivery id); the listing index, newest last. */
   readonly deliveryLog: string;
@@ -29,7 +29,10 @@ export interface EndpointKeys {
   readonly blocked: string;
   /** Hash: event id → last resend_seq handed out for it (resends, unblock retries, replays). */
   readonly resendSeq: string;
-  /** Hash: event id → id of its latest delivery (replay selects events by that delivery's status). */
+  /**
+   * Hash: event id → id of its latest delivery, as an earlier layout kept it (now in eventIndex);
+   * only read for entries written before, and trimmed with them by retention.
+   */
   readonly latestDelivery: string;
   /** `<p>:{endpoint}:` — the base that Lua scripts build per-id keys from (same hash tag). */
   readonly base: string;

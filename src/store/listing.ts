@@ -11,6 +11,7 @@
 // budget of entries examined per page; a page may then hold fewer rows than asked for while more
 // follow (the cursor says where the scan stopped).
 import { decodeDelivery, type DeliveryRecord } from './delivery-record.ts';
+import { parseEventIndex, readEventIndex } from './event-index.ts';
 import type { Keys } from './keys.ts';
 import type { RedisClient } from './redis.ts';
 
@@ -154,7 +155,7 @@ export async function eventDeliveries(
   redis: RedisClient, keys: Keys, endpointId: string, eventId: string, eventSid: StreamId, budget: number,
 ): Promise<Array<Record<string, string>>> {
   const k = keys.endpoint(endpointId);
-  const [latest, seq] = await Promise.all([redis.hget(k.latestDelivery, eventId), redis.hget(k.resendSeq, eventId)]);
+  const [latest, seq] = await Promise.all([latestDeliveryId(redis, keys, endpointId, eventId), redis.hget(k.resendSeq, eventId)]);
   const expected = Number(seq ?? 0) + 1;
   const ids = new Set<string>(latest ? [latest] : []);
   let from = `${eventSid.split('-')[0]}-0`;
@@ -189,7 +190,7 @@ export async function scanEventMetas(
   redis: RedisClient, keys: Keys, endpointId: string, dir: 'fwd' | 'rev', first: string, second: string, count: number,
 ): Promise<EventMeta[]> {
   const k = keys.endpoint(endpointId);
-  const flat = (await redis.runScript('rdEventsMeta', [k.events, k.latestDelivery], [k.delivery(''), dir, first, second, count])) as Array<string | number>;
+  const flat = (await redis.runScript('rdEventsMeta', [k.events, k.eventIndex, k.latestDelivery], [k.delivery(''), dir, first, second, count])) as Array<string | number>;
   const out: EventMeta[] = [];
   for (let i = 0; i + 7 < flat.length; i += 8) {
     const s = (j: number) => String(flat[i + j]);
@@ -208,14 +209,14 @@ export interface StoredEvent {
 
 /** The id of an event's latest delivery (its first, or the newest resend or replay of it). */
 export async function latestDeliveryId(redis: RedisClient, keys: Keys, endpointId: string, eventId: string): Promise<string | null> {
-  return redis.hget(keys.endpoint(endpointId).latestDelivery, eventId);
+  return (await readEventIndex(redis, keys, endpointId, eventId))?.latest ?? null;
 }
 
 /** Which endpoint holds an event id (ids are global; events live under their endpoint's tag). */
 export async function locateEvent(redis: RedisClient, keys: Keys, eventId: string, endpoints: string[]): Promise<{ endpointId: string; sid: string } | undefined> {
-  const sids = await Promise.all(endpoints.map((ep) => redis.hget(keys.endpoint(ep).eventIndex, eventId)));
-  const i = sids.findIndex((s) => s !== null);
-  return i < 0 ? undefined : { endpointId: endpoints[i]!, sid: sids[i]! };
+  const entries = await Promise.all(endpoints.map(async (ep) => parseEventIndex(await redis.hget(keys.endpoint(ep).eventIndex, eventId))));
+  const i = entries.findIndex((e) => e !== undefined);
+  return i < 0 ? undefined : { endpointId: endpoints[i]!, sid: entries[i]!.sid };
 }
 
 export async function getEvent(redis: RedisClient, keys: Keys, endpointId: string, sid: StreamId): Promise<StoredEvent | undefined> {

@@ -1,6 +1,7 @@
 // Finding an event by the provider's own id (Stripe's `evt_…`, GitHub's delivery GUID): first the
 // dedupe key (one GET per endpoint, while the dedupe window holds it), then the events streams,
 // newest first, up to a budget of events examined.
+import { parseEventIndex } from './event-index.ts';
 import type { Keys } from './keys.ts';
 import { scanEventMetas } from './listing.ts';
 import type { RedisClient } from './redis.ts';
@@ -19,8 +20,8 @@ async function fromDedupe(redis: RedisClient, keys: Keys, pid: string, endpoints
   for (const [i, eventId] of ids.entries()) {
     if (!eventId) continue;
     const endpointId = endpoints[i]!;
-    const sid = await redis.hget(keys.endpoint(endpointId).eventIndex, eventId);
-    if (sid) return { endpointId, eventId, sid };
+    const entry = parseEventIndex(await redis.hget(keys.endpoint(endpointId).eventIndex, eventId));
+    if (entry) return { endpointId, eventId, sid: entry.sid };
   }
   return undefined;
 }

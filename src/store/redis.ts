@@ -18,7 +18,7 @@ const SCRIPTS = {
   rdTrim: 4,
   rdUnclaim: 2,
   rdEarlySent: 2,
-  rdEventsMeta: 2,
+  rdEventsMeta: 3,
   rdReplayCreate: 3,
   rdReplayTransition: 1,
   rdReplayLease: 1,

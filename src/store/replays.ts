@@ -81,7 +81,7 @@ export async function replayBatch(
     destinationUrl: string; last: boolean; items: Array<[string, string]>; layout: { mode: string; partitions: number } },
 ): Promise<BatchResult> {
   const k = keys.endpoint(r.endpointId);
-  const reply = (await redis.runScript('rdReplayBatch', [k.replay(r.replayId), k.deliveryLog, k.resendSeq, k.latestDelivery, k.stats], [
+  const reply = (await redis.runScript('rdReplayBatch', [k.replay(r.replayId), k.deliveryLog, k.resendSeq, k.eventIndex, k.stats], [
     k.base, r.expectedCursor, r.newCursor, new Date().toISOString(), keys.wakeChannel, r.endpointId, r.replayId,
     r.destinationUrl, r.last ? '1' : '0', r.layout.mode, r.layout.partitions, ...r.items.flat(),
   ])) as [string, string | number, number?];

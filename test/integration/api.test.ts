@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { createApiClient, type ApiClient } from '../../src/api/client.ts';
 import { OPENAPI } from '../../src/api/openapi.ts';
+import { latestDeliveryId } from '../../src/store/listing.ts';
 import { endpoint, secretRef } from '../support/fixtures.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
@@ -51,7 +52,7 @@ describe('management API (real HTTP, real redis-server)', function () {
     return res.json.event_id as string;
   };
   const status = async (id: string) => (await api.get(`/api/v1/deliveries/${id}`)).json.status;
-  const latest = (epId: string, eventId: string) => app.shared.redis.hget(app.shared.keys.endpoint(epId).latestDelivery, eventId) as Promise<string>;
+  const latest = async (epId: string, eventId: string) => (await latestDeliveryId(app.shared.redis, app.shared.keys, epId, eventId))!;
 
   it('serves an OpenAPI 3.1 document without a key, and refuses everything else without a valid one', async function () {
     const doc = await api.get('/api/v1/openapi.json', null);

@@ -9,6 +9,7 @@ import { createRedis } from '../../src/store/redis.ts';
 import { applyRetention } from '../../src/dispatch/retention.ts';
 import { choosePartition } from '../../src/domain/event.ts';
 import { getAttempts, getDelivery, resendDelivery, unblockPartition } from '../../src/store/deliveries.ts';
+import { latestDeliveryId } from '../../src/store/listing.ts';
 import { endpoint } from '../support/fixtures.ts';
 import { receiverPool, startReceiver, type Receiver } from '../support/receiver.ts';
 import { startReplyDropper } from '../support/reply-dropper.ts';
@@ -223,7 +224,7 @@ describe('dispatcher wake-ups and lost Redis answers (real redis-server, real re
       ids.push(res.json.event_id as string);
       // Idle again before the next one: recorded DELIVERED and nothing queued.
       await r.until((rs) => rs.length > i);
-      const latest = () => client.hget(k.latestDelivery, ids[i]!);
+      const latest = () => latestDeliveryId(app.shared.redis, app.shared.keys, ep.id, ids[i]!);
       await waitFor(async () => (await client.hget(k.delivery((await latest())!), 'status')) === 'DELIVERED' && (await client.xlen(k.queue(0))) === 0);
     }
     expect(r.receipts.map((x) => JSON.parse(x.body.toString()).n)).to.deep.equal([...Array(20).keys()]);
@@ -233,7 +234,7 @@ describe('dispatcher wake-ups and lost Redis answers (real redis-server, real re
     expect(await counter('redeliver_dispatch_pipelined_total', { endpoint: ep.id, via: 'wakeup' })).to.be.at.least(15);
     expect(await counter('redeliver_dispatch_pipeline_misses_total', { endpoint: ep.id })).to.equal(0);
     // The record is as for any delivery: one attempt, with its start time.
-    const record = (await getDelivery(app.shared.redis, app.shared.keys, ep.id, (await client.hget(k.latestDelivery, ids[19]!))!))!;
+    const record = (await getDelivery(app.shared.redis, app.shared.keys, ep.id, (await latestDeliveryId(app.shared.redis, app.shared.keys, ep.id, ids[19]!))!))!;
     expect(record).to.include({ status: 'DELIVERED', attempts: '1' });
     const attempts = await getAttempts(app.shared.redis, app.shared.keys, ep.id, record.id!);
     expect(attempts).to.have.length(1);
@@ -279,7 +280,7 @@ describe('dispatcher wake-ups and lost Redis answers (real redis-server, real re
     const k = app.shared.keys.endpoint(ep.id);
     await waitFor(async () => (await client.hget(k.stats, 'delivered')) === '30', 5_000, 'all 30 recorded DELIVERED');
     for (const id of ids) {
-      const d = (await client.hget(k.latestDelivery, id))!;
+      const d = (await latestDeliveryId(app.shared.redis, app.shared.keys, ep.id, id))!;
       const attempts = (await getAttempts(app.shared.redis, app.shared.keys, ep.id, d)).map((a) => a.classification);
       expect(attempts, `attempts of ${id}`).to.deep.equal(['consumer_2xx']);
     }

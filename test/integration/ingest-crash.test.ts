@@ -19,6 +19,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { partitionCount, type ResolvedEndpoint } from '../../src/domain/endpoint.ts';
 import { freePort, startRedisServer, type RedisServer } from '../../src/lib/redis-server.ts';
+import { parseEventIndex } from '../../src/store/event-index.ts';
 import { createKeys, type Keys } from '../../src/store/keys.ts';
 import { createRegistry } from '../../src/store/registry.ts';
 import { endpoint, secretRef } from '../support/fixtures.ts';
@@ -170,7 +171,7 @@ async function expectAllStored(client: Redis, keys: Keys, ep: ResolvedEndpoint, 
   expect(twice, 'provider ids stored more than once').to.deep.equal([]);
 
   const eventIds = [...acked.values()];
-  const sids = eventIds.length ? await client.hmget(k.eventIndex, ...eventIds) : [];
+  const sids = (eventIds.length ? await client.hmget(k.eventIndex, ...eventIds) : []).map((v) => parseEventIndex(v)?.sid);
   const queued = new Set<string>();
   for (let p = 0; p < partitionCount(ep.spec); p++) {
     const deliveries = (await streamFields(client, k.queue(p), ['d'])).map((e) => e.d!);

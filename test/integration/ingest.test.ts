@@ -6,6 +6,7 @@ import { sign as githubSign } from '@octokit/webhooks-methods';
 import Stripe from 'stripe';
 import { Webhook } from 'standardwebhooks';
 import { Redis } from 'ioredis';
+import { latestDeliveryId, locateEvent, scanEventMetas } from '../../src/store/listing.ts';
 import { endpoint, secretRef } from '../support/fixtures.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -69,6 +70,28 @@ describe('ingest (real redis-server)', function () {
     // values; the receive time in epoch ms, the same instant as the event's.
     expect(Object.keys(delivery).sort()).to.deep.equal(['attempts', 'created_ms', 'event_id', 'event_sid', 'event_type', 'max_attempts', 'partition', 'resend_seq', 'status']);
     expect(Number(delivery.created_ms)).to.equal(Date.parse(fields.get('at')!.toString()));
+    // One index entry per event for its stream id and its latest delivery; no separate hash.
+    expect(await client.hget(k.eventIndex, eventId)).to.equal(`${entry![0]}|${queued![1][1]}`);
+    expect(await client.exists(k.latestDelivery)).to.equal(0);
+  });
+
+  it('reads event index entries of the earlier layout (latest delivery in a hash of its own)', async function () {
+    const k = app.shared.keys.endpoint('default/stripe');
+    const [first] = await client.xrange(k.events, '-', '+', 'COUNT', 1);
+    const eventId = first![1][first![1].indexOf('id') + 1]!;
+    const now = await client.hget(k.eventIndex, eventId);
+    // As an earlier version wrote it: the stream id alone, the latest delivery beside it.
+    await client.hset(k.eventIndex, eventId, first![0]);
+    await client.hset(k.latestDelivery, eventId, 'earlier-delivery');
+    try {
+      expect(await latestDeliveryId(app.shared.redis, app.shared.keys, 'default/stripe', eventId)).to.equal('earlier-delivery');
+      expect(await locateEvent(app.shared.redis, app.shared.keys, eventId, ['default/stripe'])).to.deep.equal({ endpointId: 'default/stripe', sid: first![0] });
+      const [meta] = await scanEventMetas(app.shared.redis, app.shared.keys, 'default/stripe', 'fwd', '-', '+', 1);
+      expect(meta).to.include({ id: eventId, latestDeliveryId: 'earlier-delivery' });
+    } finally {
+      await client.hset(k.eventIndex, eventId, now!);
+      await client.del(k.latestDelivery);
+    }
   });
 
   it('accepts GitHub, Shopify and Standard Webhooks signatures made by their own libraries', async function () {

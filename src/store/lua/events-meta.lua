@@ -2,7 +2,8 @@
   Read-only: a page of an endpoint's events stream WITHOUT the bodies (the event listing and the
   replay scan must not pull megabytes of payload through the client), each event with its latest
   delivery's id and status.
-  KEYS[1] events stream  KEYS[2] latest-delivery hash
+  KEYS[1] events stream  KEYS[2] event index hash  KEYS[3] latest-delivery hash of the earlier layout
+          (read for index entries without a latest delivery)
   ARGV[1] delivery key prefix (`<p>:{endpoint}:d:`)  ARGV[2] 'fwd' (XRANGE) | 'rev' (XREVRANGE)
   ARGV[3] first bound, ARGV[4] second bound, in the order the command takes them ('(' = exclusive)
   ARGV[5] count
@@ -16,7 +17,8 @@ for _, e in ipairs(entries) do
   local f = {}
   local raw = e[2]
   for i = 1, #raw, 2 do f[raw[i]] = raw[i + 1] end
-  local latest = redis.call('HGET', KEYS[2], f.id or '') or ''
+  local entry = redis.call('HGET', KEYS[2], f.id or '') or ''
+  local latest = string.match(entry, '|(.+)$') or redis.call('HGET', KEYS[3], f.id or '') or ''
   local status = ''
   if latest ~= '' then status = redis.call('HGET', ARGV[1] .. latest, 'status') or '' end
   out[#out + 1] = e[1]

@@ -44,11 +44,11 @@ end
 
 local sid = redis.call('XADD', events, '*',
   'id', ARGV[1], 'type', ARGV[2], 'pid', ARGV[3], 'at', ARGV[4], 'h', ARGV[5], 'b', ARGV[6], 'vh', ARGV[16])
-redis.call('HSET', index, ARGV[1], sid)
+-- The event index: its stream id and its latest delivery (this one), in one entry.
+redis.call('HSET', index, ARGV[1], sid .. '|' .. ARGV[7])
 
 new_delivery(dkey, { event_id = ARGV[1], event_type = ARGV[2], event_sid = sid, max_attempts = ARGV[8],
   resend_seq = 0, partition = ARGV[12], ordering_key = ARGV[13], created_ms = ARGV[18] })
-redis.call('HSET', base .. 'latest', ARGV[1], ARGV[7])
 local held = redis.call('HGET', base .. 'endpoint', 'hold_live') == '1'
 local queue = held and (base .. 'hold:' .. ARGV[12]) or (base .. 'q:' .. ARGV[12])
 local qid = redis.call('XADD', queue, '*', 'd', ARGV[7])

@@ -47,3 +47,14 @@ local function record_attempt(dkey, akey, json)
     redis.call('RPUSH', akey, json)
   end
 end
+
+--[[
+  The event index (eventidx): event id → '<stream id>|<latest delivery id>', one entry per event
+  for both (store/event-index.ts reads it). A new delivery of an event becomes its latest; an event
+  already removed by retention has no entry, and gets none.
+]]
+local function set_latest(index, event_id, delivery_id)
+  local v = redis.call('HGET', index, event_id)
+  if not v then return end
+  redis.call('HSET', index, event_id, string.match(v, '^[^|]*') .. '|' .. delivery_id)
+end

@@ -5,7 +5,7 @@
   its partition queue, in the order given (the events' original receive order).
 
   KEYS[1] replay state hash  KEYS[2] delivery log stream  KEYS[3] resend counters hash
-  KEYS[4] latest-delivery hash  KEYS[5] stats hash
+  KEYS[4] event index hash  KEYS[5] stats hash
   ARGV[1] endpoint key base (`<p>:{endpoint}:`)  ARGV[2] expected cursor  ARGV[3] new cursor
   ARGV[4] now ISO  ARGV[5] wake channel  ARGV[6] endpoint id  ARGV[7] replay id
   ARGV[8] destination override ('' = none)  ARGV[9] '1' when this is the last batch
@@ -38,7 +38,7 @@ for i = 12, #ARGV, 2 do
       created_ms = now_ms, origin = 'replay:' .. ARGV[7], destination_url = ARGV[8] })
     redis.call('XADD', base .. 'q:' .. p, '*', 'd', new_id)
     redis.call('XADD', KEYS[2], '*', 'd', new_id)
-    redis.call('HSET', KEYS[4], src.event_id, new_id)
+    set_latest(KEYS[4], src.event_id, new_id)
     woken[p] = true
     enqueued = enqueued + 1
   end

@@ -3,7 +3,7 @@
   of the source's partition. The source delivery is not touched.
   KEYS[1] source delivery hash  KEYS[2] new delivery hash  KEYS[3] endpoint registry hash
   KEYS[4] key base `<prefix>:{endpoint}:` + 'q:' (the queue is chosen here)  KEYS[5] delivery log stream  KEYS[6] stats hash  KEYS[7] resend counters hash
-  KEYS[8] latest-delivery hash  KEYS[9] events stream
+  KEYS[8] event index hash  KEYS[9] events stream
   ARGV[1] new delivery id  ARGV[2] now, epoch ms  ARGV[3] wake channel  ARGV[4] endpoint id
   ARGV[5] ordering mode  ARGV[6] origin ('resend')  ARGV[7] partition count (current layout)
   Returns { 'ok', new id, resend_seq, the new record as created (flat field list) } | { 'not_found' } | { 'not_resendable', status } | { 'endpoint_not_active', state }
@@ -22,7 +22,7 @@ local seq = redis.call('HINCRBY', KEYS[7], src.event_id, 1)
 new_delivery(KEYS[2], { event_id = src.event_id, event_type = src.event_type, event_sid = src.event_sid,
   max_attempts = src.max_attempts, resend_seq = seq, partition = p, ordering_key = src.ordering_key,
   created_ms = ARGV[2], origin = ARGV[6] })
-redis.call('HSET', KEYS[8], src.event_id, ARGV[1])
+set_latest(KEYS[8], src.event_id, ARGV[1])
 redis.call('XADD', KEYS[4] .. p, '*', 'd', ARGV[1])
 redis.call('XADD', KEYS[5], '*', 'd', ARGV[1])
 redis.call('HINCRBY', KEYS[6], 'resent', 1)

@@ -4,7 +4,7 @@
   order holds.
   KEYS[1] blocked hash  KEYS[2] queue stream  KEYS[3] front list  KEYS[4] blocked delivery hash
   KEYS[5] new delivery hash  KEYS[6] delivery log stream  KEYS[7] resend counters hash  KEYS[8] attempts list of the blocked delivery
-  KEYS[9] latest-delivery hash
+  KEYS[9] event index hash
   ARGV[1] partition  ARGV[2] action  ARGV[3] new delivery id  ARGV[4] now, epoch ms  ARGV[5] group
   ARGV[6] consumer  ARGV[7] wake channel  ARGV[8] endpoint id  ARGV[9] retention seconds
   Returns { 'ok', blocked id, new id or '', the new record as created (flat) } | { 'not_blocked' }
@@ -40,7 +40,7 @@ if ARGV[2] == 'retry' then
     max_attempts = src.max_attempts, resend_seq = seq, partition = src.partition, ordering_key = src.ordering_key,
     created_ms = ARGV[4], origin = 'unblock' })
   redis.call('LPUSH', KEYS[3], new_id)
-  redis.call('HSET', KEYS[9], src.event_id, new_id)
+  set_latest(KEYS[9], src.event_id, new_id)
   created = redis.call('HGETALL', KEYS[5])
   redis.call('XADD', KEYS[6], '*', 'd', new_id)
 end
