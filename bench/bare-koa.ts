@@ -5,11 +5,10 @@
 // With WAIT_REPLICAS, each XADD is followed by WAIT (the replicated acknowledgement's ceiling).
 // It prints one JSON line `{"msg":"listening","url":…}` once it accepts requests, and stops on
 // SIGTERM.
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import getRawBody from 'raw-body';
 import { Redis } from 'ioredis';
+import { serve } from './serve.ts';
 
 const redisUrl = process.env.REDIS_URL;
 if (!redisUrl) throw new Error('REDIS_URL is required');
@@ -31,15 +30,4 @@ app.use(async (ctx) => {
   ctx.body = { id };
 });
 
-const server = createServer(app.callback());
-server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  const { port } = server.address() as AddressInfo;
-  console.log(JSON.stringify({ msg: 'listening', url: `http://127.0.0.1:${port}` }));
-});
-
-process.once('SIGTERM', () => {
-  server.closeAllConnections();
-  server.close(() => {
-    void redis.quit().finally(() => process.exit(0));
-  });
-});
+serve(app.callback(), () => redis.quit());

@@ -7,12 +7,11 @@
 // It prints one JSON line `{"msg":"listening","url":…}` once it accepts requests, and stops on
 // SIGTERM.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import Koa from 'koa';
 import getRawBody from 'raw-body';
+import { serve } from './serve.ts';
 
 const redisUrl = process.env.REDIS_URL;
 const secret = process.env.SECRET;
@@ -46,15 +45,4 @@ app.use(async (ctx) => {
   ctx.body = { id: job.id };
 });
 
-const server = createServer(app.callback());
-server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  const { port } = server.address() as AddressInfo;
-  console.log(JSON.stringify({ msg: 'listening', url: `http://127.0.0.1:${port}` }));
-});
-
-process.once('SIGTERM', () => {
-  server.closeAllConnections();
-  server.close(() => {
-    void queue.close().then(() => connection.quit()).finally(() => process.exit(0));
-  });
-});
+serve(app.callback(), () => queue.close().then(() => connection.quit()));

@@ -1,6 +1,7 @@
 // The audit log of management writes: one entry per write request that passed authentication
 // (successful or refused), in the `audit` stream, newest last, capped at about 100,000 entries.
 // `who` is the caller's key id (a fingerprint of the key), never the key itself.
+import { fieldsOf } from './fields.ts';
 import type { Keys } from './keys.ts';
 import type { RedisClient } from './redis.ts';
 
@@ -34,8 +35,7 @@ export async function appendAudit(redis: RedisClient, keys: Keys, e: AuditEntry,
 export async function listAudit(redis: RedisClient, keys: Keys, before: string | undefined, limit: number): Promise<{ items: StoredAuditEntry[]; more: boolean }> {
   const entries = await redis.xrevrange(keys.audit, before ? `(${before}` : '+', '-', 'COUNT', limit + 1);
   const items = entries.slice(0, limit).map(([id, flat]) => {
-    const f: Record<string, string> = {};
-    for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
+    const f = fieldsOf(flat);
     let detail: Record<string, unknown> = {};
     try {
       detail = JSON.parse(f.detail ?? '{}') as Record<string, unknown>;

@@ -11,6 +11,8 @@
 // out), and the first attempt recorded, when short, is kept in the record itself (field `a1`, see
 // lua/lib-delivery.lua): most deliveries have one attempt, and a list key of its own costs more
 // than the attempt. Every later attempt (and a long first one) is in the attempts list.
+import { fieldsOf } from './fields.ts';
+
 export type DeliveryRecord = Record<string, string>;
 
 /** One entry of a delivery's attempt history, as read. */
@@ -50,7 +52,7 @@ export function isoOfMs(ms: string | undefined): string {
  * is empty (never created, or expired by retention).
  */
 export function decodeDelivery(raw: Record<string, string> | string[], endpointId: string, deliveryId: string): DeliveryRecord | undefined {
-  const stored = Array.isArray(raw) ? fromFlat(raw) : raw;
+  const stored = Array.isArray(raw) ? fieldsOf(raw) : raw;
   if (!stored.status) return undefined;
   const out: DeliveryRecord = { id: deliveryId, endpoint_id: endpointId };
   for (const [k, v] of Object.entries(stored)) if (!k.endsWith('_ms') && !INTERNAL.has(k)) out[k] = v;
@@ -59,7 +61,7 @@ export function decodeDelivery(raw: Record<string, string> | string[], endpointI
     if (iso) out[at] = iso;
   }
   const updated = Math.max(...['updated_ms', 'delivered_ms', 'created_ms'].map((f) => Number(stored[f] || 0)));
-  if (updated > 0) out.updated_at = new Date(updated).toISOString();
+  if (updated > 0) out.updated_at = isoOfMs(String(updated));
   return out;
 }
 
@@ -106,10 +108,4 @@ function decodeAttempt(json: string): Attempt {
 /** A delivery's attempt history: the inline first attempt (field a1, if any), then the list. */
 export function decodeAttempts(first: string | null | undefined, rest: readonly string[]): Attempt[] {
   return [...(first ? [first] : []), ...rest].map(decodeAttempt);
-}
-
-function fromFlat(flat: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
-  return out;
 }
