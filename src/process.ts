@@ -5,7 +5,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
-import type { RedisOptions } from 'ioredis';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from './config/index.ts';
 import { AppError, errorMessage } from './errors/index.ts';
@@ -25,7 +24,7 @@ import { createValidator } from './k8s/schema.ts';
 import { createKeys } from './store/keys.ts';
 import type { RoleHandle, Shared } from './lib/runtime.ts';
 import { redisTarget } from './store/connection.ts';
-import { createRedis, type RedisClient } from './store/redis.ts';
+import { createRedis, type ConnectOptions, type RedisClient } from './store/redis.ts';
 import { createRegistry, createRegistryCache } from './store/registry.ts';
 
 export const ROLES = ['ingest', 'dispatcher', 'api', 'controller'] as const;
@@ -69,7 +68,7 @@ export async function startProcess(opts: {
 
   const connections: RedisClient[] = [];
   let lastRedisError: string | undefined;
-  const connect = (name: string, extra: RedisOptions = {}) => {
+  const connect = (name: string, extra: ConnectOptions = {}) => {
     const c = createRedis(target, { connectionName: `redeliver:${name}`, ...extra });
     c.on('error', (err: Error) => {
       lastRedisError = err.message;

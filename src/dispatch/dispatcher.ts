@@ -12,7 +12,7 @@ import { createOutageLog } from '../lib/outage.ts';
 import type { RoleHandle, Shared } from '../lib/runtime.ts';
 import { errorMessage } from '../errors/index.ts';
 import { acquireLease, parseOwnerWake, releaseLease, type Lease, type OwnerWake } from '../store/dispatch.ts';
-import { heartbeat, holdRetentionLease, leaveMembership, subscribeWakes, unsubscribeAll } from '../store/membership.ts';
+import { heartbeat, holdRetentionLease, leaveMembership, listenForWakes, stopListeningForWakes } from '../store/membership.ts';
 import type { RedisClient } from '../store/redis.ts';
 import { reportBacklog } from './backlog.ts';
 import { applyRetention } from './retention.ts';
@@ -90,9 +90,33 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
     return box;
   };
 
+  // The endpoints whose wake-up channels this dispatcher listens on: those it owns partitions of.
+  // It listens before it takes a lease, so a wake-up published once it owns the partition is
+  // heard, and one published before is found by its worker's first claim.
+  const listening = new Map<string, Promise<void>>();
+  const listen = (endpointId: string) => {
+    let done = listening.get(endpointId);
+    if (!done) {
+      done = listenForWakes(subscriber!, shared.keys, id, endpointId);
+      listening.set(endpointId, done);
+      done.catch(() => listening.delete(endpointId));
+    }
+    return done;
+  };
+  /** Stops listening for the endpoints it owns no partition of any more. */
+  const stopListening = async () => {
+    const ownedEndpoints = new Set([...owned.values()].map((o) => o.lease.endpointId));
+    for (const endpointId of [...listening.keys()]) {
+      if (ownedEndpoints.has(endpointId)) continue;
+      listening.delete(endpointId);
+      await stopListeningForWakes(subscriber!, shared.keys, id, endpointId);
+    }
+  };
+
   const take = async (endpointId: string, partition: number) => {
     const key = partitionKey(endpointId, partition);
     if (draining.has(key)) return;
+    await listen(endpointId);
     const started = performance.now();
     const token = await acquireLease(shared.redis, shared.keys, { endpointId, partition }, id, ttl);
     if (token === 0) return;
@@ -132,6 +156,7 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
       else await renew(key, o);
     }
     for (const [key, [ep, p]] of wanted) if (!owned.has(key)) await take(ep, p);
+    await stopListening();
   };
 
   // Backlog gauges and retention run beside the tick, never inside it: the tick renews leases.
@@ -172,9 +197,11 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
       // Its own connection, without auto-pipelining: each delivery waits on one script call, and
       // auto-pipelining would hold every call until the next tick (measured: ~2x per call).
       redis = shared.connect('dispatch', { enableAutoPipelining: false });
-      subscriber = shared.connect('dispatch-wake');
-      subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
-        if (channel.toString() === shared.keys.wakeChannel) {
+      // Wake-ups come on the owned endpoints' shard channels (keys.ts): `<wake>` carries
+      // `endpointId|partition`, `<wake>:<this id>` a partition's new head with its event.
+      subscriber = shared.connect('dispatch-wake', { shardedSubscribers: true });
+      subscriber.on('smessageBuffer', (channel: Buffer, message: Buffer) => {
+        if (channel.toString().endsWith(':wake')) {
           owned.get(message.toString())?.worker.wake();
           return;
         }
@@ -187,7 +214,6 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
         }
         owned.get(wake.partition)?.worker.wake(wake.delivery);
       });
-      await subscribeWakes(subscriber, shared.keys, id);
       shared.endpoints.onChange(() => {
         if (!closed) schedule();
         for (const o of owned.values()) o.worker.wake();
@@ -207,7 +233,7 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
       for (const k of [...owned.keys()]) drop(k, true);
       await Promise.all(draining.values());
       await leaveMembership(shared.redis, shared.keys, id).catch(() => undefined);
-      if (subscriber) await unsubscribeAll(subscriber).catch(() => undefined);
+      if (subscriber) await stopListening().catch(() => undefined);
       await sender?.close();
       await redis?.quit().catch(() => undefined);
     },

@@ -1,11 +1,10 @@
 // What every role is built from (made once by the composition root, src/process.ts) and what a
 // role hands back. Types only.
 import type Koa from 'koa';
-import type { RedisOptions } from 'ioredis';
 import type { Config } from '../config/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { Keys } from '../store/keys.ts';
-import type { RedisClient } from '../store/redis.ts';
+import type { ConnectOptions, RedisClient } from '../store/redis.ts';
 import type { Registry, RegistryCache } from '../store/registry.ts';
 import type { Log } from './log.ts';
 
@@ -19,7 +18,7 @@ export interface Shared {
   registry: Registry;
   endpoints: RegistryCache;
   /** Opens another connection (blocking reads and pub/sub need their own). */
-  connect(name: string, opts?: RedisOptions): RedisClient;
+  connect(name: string, opts?: ConnectOptions): RedisClient;
 }
 
 export interface RoleHandle {

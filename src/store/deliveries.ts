@@ -41,7 +41,7 @@ export async function resendDelivery(
   const newId = uuidv7();
   const reply = (await redis.runScript('rdResend',
     [k.delivery(sourceId), k.delivery(newId), k.endpoint, `${k.base}q:`, k.deliveryLog, k.stats, k.resendSeq, k.eventIndex, k.events],
-    [newId, Date.now(), keys.wakeChannel, endpointId, spec?.ordering.mode ?? 'strict', origin,
+    [newId, Date.now(), k.wake, endpointId, spec?.ordering.mode ?? 'strict', origin,
       spec ? partitionCount(spec) : 1])) as [string, string?, number?, string[]?];
   switch (reply[0]) {
     case 'ok':
@@ -73,7 +73,7 @@ export async function unblockPartition(
   const newId = uuidv7();
   const reply = (await redis.runScript('rdUnblock',
     [k.blocked, k.queue(partition), k.front(partition), k.delivery(blockedId), k.delivery(newId), k.deliveryLog, k.resendSeq, k.attempts(blockedId), k.eventIndex],
-    [partition, action, newId, Date.now(), CONSUMER_GROUP, consumerName(partition), keys.wakeChannel, endpointId, retentionSeconds],
+    [partition, action, newId, Date.now(), CONSUMER_GROUP, consumerName(partition), k.wake, endpointId, retentionSeconds],
   )) as [string, string?, string?, string[]?];
   if (reply[0] !== 'ok') throw conflict('not_blocked', `partition ${partition} of endpoint "${endpointId}" is not blocked`);
   return { blockedId: reply[1]!, newId: reply[2] || undefined, record: reply[2] ? decodeDelivery(reply[3] ?? [], endpointId, reply[2]) : undefined };

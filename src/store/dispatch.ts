@@ -104,7 +104,7 @@ export async function claimHead(redis: RedisClient, keys: Keys, lease: Lease, no
   return parseHead((await redis.runScriptBuffer('rdHead', ks, args)) as unknown[], c.sentNext);
 }
 
-/** A wake-up on a dispatcher's own channel (keys.ownerWakeChannel): the partition and its new head. */
+/** A wake-up on a dispatcher's own channel (keys.ts EndpointKeys.ownerWake): the partition and its new head. */
 export interface OwnerWake {
   /** `endpointId|partition`. */
   partition: string;

@@ -39,7 +39,7 @@ export async function appendEvent(redis: RedisClient, keys: Keys, e: NewEvent): 
     'rdIngest',
     [k.events],
     [e.eventId, e.eventType, e.providerEventId ?? '', e.receivedAt, JSON.stringify(e.headers), e.body, e.deliveryId,
-      e.maxAttempts, e.dedupeWindowSeconds, keys.wakeChannel, e.endpointId, e.partition, e.orderingKey ?? '', k.base,
+      e.maxAttempts, e.dedupeWindowSeconds, k.wake, e.endpointId, e.partition, e.orderingKey ?? '', k.base,
       e.dedupe ? e.dedupe.claim ?? '' : e.providerEventId ?? '', (e.verificationHeaders ?? []).join(','), e.dedupe?.record ?? '',
       Date.parse(e.receivedAt)],
     // With a replicated acknowledgement configured, the answer waits for the replicas (WAIT).

@@ -2,7 +2,9 @@
 //
 // All keys of one endpoint carry the hash tag `{namespace/name}`, so every multi-key Lua script
 // touches a single slot and Redis Cluster works. The few global keys (the registry index and
-// the pub/sub channels) are never touched by a multi-key script together with endpoint keys.
+// the registry channel) are never touched by a multi-key script together with endpoint keys.
+// The wake-up channels are shard channels (SPUBLISH/SSUBSCRIBE) under the endpoint's tag: a
+// wake-up stays on the shard that holds the endpoint instead of crossing every node of a cluster.
 //
 // Hot-path scripts (ingest.lua, replay-batch.lua, lib-head.lua) receive the endpoint's key base
 // (`base` below) and append the same suffixes as here (eventidx, d:<id>, q:<p>, hold:<p>, dlog,
@@ -59,6 +61,18 @@ export interface EndpointKeys {
   lease(partition: number): string;
   /** Counter: last fencing token handed out for the partition (monotonic, never expires). */
   fence(partition: number): string;
+  /**
+   * Shard channel: `endpointId|partition` that has new work (a hint; dispatchers also poll). The
+   * scripts that queue work (ingest, resend, unblock, replay) publish on it.
+   */
+  readonly wake: string;
+  /**
+   * Shard channel of one dispatcher for this endpoint (`<wake>:<owner id>`, built the same way by
+   * ingest.lua): a partition it owns went from empty to one delivery — JSON (endpoint `ep`,
+   * partition `p`, queue entry `q`, delivery `d`, event `e`, type `t`, max attempts `m`, headers
+   * JSON `h`), a newline, then the raw body.
+   */
+  ownerWake(ownerId: string): string;
 }
 
 export interface Keys {
@@ -67,15 +81,6 @@ export interface Keys {
   readonly endpointIndex: string;
   /** Pub/sub channel: an endpoint id whose registry entry changed. */
   readonly registryChannel: string;
-  /** Pub/sub channel: `endpointId|partition` that has new work (a hint; dispatchers also poll). */
-  readonly wakeChannel: string;
-  /**
-   * Pub/sub channel of one dispatcher (`wakeChannel:<owner id>`, built the same way by ingest.lua):
-   * a partition it owns went from empty to one delivery — JSON (endpoint `ep`, partition `p`, queue
-   * entry `q`, delivery `d`, event `e`, type `t`, max attempts `m`, headers JSON `h`), a newline,
-   * then the raw body.
-   */
-  ownerWakeChannel(ownerId: string): string;
   /**
    * Stream: audit log of every management write (fields at, who, scope, action, target, status,
    * result, detail JSON); capped at about 100,000 entries.
@@ -105,8 +110,6 @@ export function createKeys(prefix: string): Keys {
     prefix,
     endpointIndex: `${prefix}:endpoints`,
     registryChannel: `${prefix}:registry`,
-    wakeChannel: `${prefix}:wake`,
-    ownerWakeChannel: (ownerId) => `${prefix}:wake:${ownerId}`,
     audit: `${prefix}:audit`,
     dispatchers: `${prefix}:dispatchers`,
     retentionLease: `${prefix}:retention-lease`,
@@ -146,5 +149,7 @@ function endpointKeys(prefix: string, endpointId: string): EndpointKeys {
     front: (p) => `${base}:front:${p}`,
     lease: (p) => `${base}:lease:${p}`,
     fence: (p) => `${base}:fence:${p}`,
+    wake: `${base}:wake`,
+    ownerWake: (owner) => `${base}:wake:${owner}`,
   };
 }

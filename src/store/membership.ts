@@ -2,6 +2,7 @@
 // hash (dispatcher id → ms of its last beat) from which every dispatcher computes the same
 // partition assignment, the retention lease (one dispatcher applies retention at a time), and the
 // wake-up channels a dispatcher listens on. Global keys: each call touches one key.
+// The wake-up channels are the endpoints' shard channels (keys.ts).
 import type { Keys } from './keys.ts';
 import type { RedisClient, RedisCommands } from './redis.ts';
 
@@ -32,14 +33,18 @@ export async function holdRetentionLease(redis: RedisClient, keys: Keys, id: str
 }
 
 /**
- * Subscribes a dispatcher's subscriber connection to the plain wake-up channel and to its own
- * (keys.ownerWakeChannel). PUBLISH reaches every node of a Redis Cluster, so one subscription on
- * any node hears the wake-ups of every shard.
+ * Listens, on a dispatcher's subscriber connection, for the wake-ups of one endpoint it owns
+ * partitions of: the endpoint's plain wake channel and its own (keys.ts `wake`, `ownerWake`).
+ * Both are shard channels under the endpoint's tag, so on a Redis Cluster they stay on the shard
+ * that holds the endpoint (the client needs `shardedSubscribers`); resolves once Redis confirms.
  */
-export async function subscribeWakes(subscriber: RedisCommands, keys: Keys, ownerId: string): Promise<void> {
-  await subscriber.subscribe(keys.wakeChannel, keys.ownerWakeChannel(ownerId));
+export async function listenForWakes(subscriber: RedisCommands, keys: Keys, ownerId: string, endpointId: string): Promise<void> {
+  const k = keys.endpoint(endpointId);
+  await subscriber.ssubscribe(k.wake, k.ownerWake(ownerId));
 }
 
-export async function unsubscribeAll(subscriber: RedisCommands): Promise<void> {
-  await subscriber.unsubscribe();
+/** Stops listening for an endpoint's wake-ups (the dispatcher owns none of its partitions any more). */
+export async function stopListeningForWakes(subscriber: RedisCommands, keys: Keys, ownerId: string, endpointId: string): Promise<void> {
+  const k = keys.endpoint(endpointId);
+  await subscriber.sunsubscribe(k.wake, k.ownerWake(ownerId));
 }

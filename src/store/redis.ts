@@ -88,6 +88,12 @@ export interface RedisTarget {
   ack?: ReplicaAck;
 }
 
+/**
+ * A connection's own options. `shardedSubscribers` (cluster only): SSUBSCRIBE through one
+ * subscriber connection per master, as the wake-up shard channels need (keys.ts).
+ */
+export type ConnectOptions = RedisOptions & Pick<ClusterOptions, 'shardedSubscribers'>;
+
 const clusterOnly = new Set(['scaleReads', 'maxRedirections', 'retryDelayOnFailover', 'retryDelayOnClusterDown']);
 
 /**
@@ -102,7 +108,7 @@ function withoutCredentials(url: string, o: RedisOptions): string {
   return u.toString();
 }
 
-function connectClient(target: RedisTarget, opts: RedisOptions): Redis | Cluster {
+function connectClient(target: RedisTarget, { shardedSubscribers, ...opts }: ConnectOptions): Redis | Cluster {
   const base: RedisOptions = {
     maxRetriesPerRequest: 2,
     retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
@@ -114,7 +120,7 @@ function connectClient(target: RedisTarget, opts: RedisOptions): Redis | Cluster
   // No auto-pipelining on a cluster: ioredis groups it by node and retries a pipeline after MOVED
   // only when every command in it was moved the same way, so during a topology change single
   // commands failed with MOVED (seen in the cluster test; ioredis issues #1692, #2075).
-  const clusterOptions: ClusterOptions = { enableAutoPipelining: false, scaleReads: 'master' };
+  const clusterOptions: ClusterOptions = { enableAutoPipelining: false, scaleReads: 'master', ...(shardedSubscribers ? { shardedSubscribers } : {}) };
   for (const [k, v] of Object.entries(opts)) {
     if (k === 'enableAutoPipelining') continue;
     if (clusterOnly.has(k)) (clusterOptions as Record<string, unknown>)[k] = v;
@@ -163,7 +169,7 @@ function keepStreamErrorsHandled(redis: object): void {
   });
 }
 
-export function createRedis(target: string | RedisTarget, opts: RedisOptions = {}): RedisClient {
+export function createRedis(target: string | RedisTarget, opts: ConnectOptions = {}): RedisClient {
   const t: RedisTarget = typeof target === 'string' ? { url: target } : target;
   const redis = connectClient(t, opts) as RedisClient;
   const cluster = redis instanceof Cluster ? redis : undefined;

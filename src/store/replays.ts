@@ -82,7 +82,7 @@ export async function replayBatch(
 ): Promise<BatchResult> {
   const k = keys.endpoint(r.endpointId);
   const reply = (await redis.runScript('rdReplayBatch', [k.replay(r.replayId), k.deliveryLog, k.resendSeq, k.eventIndex, k.stats], [
-    k.base, r.expectedCursor, r.newCursor, new Date().toISOString(), keys.wakeChannel, r.endpointId, r.replayId,
+    k.base, r.expectedCursor, r.newCursor, new Date().toISOString(), k.wake, r.endpointId, r.replayId,
     r.destinationUrl, r.last ? '1' : '0', r.layout.mode, r.layout.partitions, ...r.items.flat(),
   ])) as [string, string | number, number?];
   if (reply[0] === 'ok') return { type: 'ok', enqueued: Number(reply[1]), skipped: Number(reply[2]) };
@@ -130,7 +130,7 @@ export async function releaseHold(redis: RedisClient, keys: Keys, ep: ResolvedEn
   const streams: string[] = [];
   for (let p = 0; p < partitionCount(ep.spec); p++) streams.push(k.hold(p), k.queue(p));
   for (;;) {
-    const reply = (await redis.runScript('rdReleaseHold', [k.endpoint, ...streams], [batch, keys.wakeChannel, ep.id, replayId])) as [string];
+    const reply = (await redis.runScript('rdReleaseHold', [k.endpoint, ...streams], [batch, k.wake, ep.id, replayId])) as [string];
     if (reply[0] !== 'more') return;
   }
 }

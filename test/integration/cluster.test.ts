@@ -13,6 +13,7 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { createApiClient } from '../../src/api/client.ts';
+import { createDispatcher } from '../../src/dispatch/dispatcher.ts';
 import type { ResolvedEndpoint } from '../../src/domain/endpoint.ts';
 import { createKeys } from '../../src/store/keys.ts';
 import { keySlot } from '../../src/store/slot.ts';
@@ -173,6 +174,54 @@ describe('Redis Cluster (3 masters + 3 replicas, real redis-server)', function (
     const unblocked = await api.post('/api/v1/endpoints/default/gate/unblock', { action: 'skip' });
     expect(unblocked.status).to.equal(200);
     expect(await blocked()).to.equal(0);
+  });
+
+  it('keeps wake-ups on the shard of their endpoint (sharded pub/sub): idle partitions are woken, no other node hears them', async function () {
+    const prefix = randomPrefix();
+    const app = await start({}, ['ingest'], prefix);
+    // A ten-minute idle poll: only wake-ups (or a lease round) move this dispatcher.
+    const dispatcher = createDispatcher(app.shared, { idlePollMs: 600_000 });
+    await dispatcher.start!();
+    // Every node listens for any wake-up channel of this prefix with a plain subscription: a
+    // PUBLISH reaches it (a cluster forwards PUBLISH to every node), an SPUBLISH does not.
+    const listeners = cluster.nodes.map((n) => new Redis(n.port, '127.0.0.1'));
+    const overheard: string[] = [];
+    try {
+      for (const l of listeners) {
+        l.on('pmessage', (_p: string, channel: string) => overheard.push(channel));
+        await l.psubscribe(`${prefix}:*wake*`);
+      }
+      const rx = await receivers.start();
+      const names = await spread(prefix, 3, 'woken');
+      const eps = names.map((n) => strict(n, rx.url));
+      for (const ep of eps) await app.putEndpoint(ep);
+      await waitFor(async () => eps.every((ep) => dispatcher.owned().some((l) => l.endpointId === ep.id)), 15_000, 'the dispatcher owns every partition');
+      // One event at a time, each once the one before arrived: every partition is idle when its
+      // event comes, so each delivery waits on its wake-up.
+      for (let i = 0; i < 30; i++) {
+        const ep = eps[i % 3]!;
+        expect((await app.post(`/in/${ep.id}`, JSON.stringify({ id: `w-${i}`, k: ep.name, seq: i }))).status).to.equal(202);
+        await rx.until((rs) => rs.length > i, 10_000);
+      }
+      const woken = ((await app.shared.metrics.registry.getSingleMetric('redeliver_dispatch_pipelined_total')?.get())?.values ?? [])
+        .filter((v) => v.labels.via === 'wakeup').reduce((a, v) => a + v.value, 0);
+      expect(woken, 'deliveries sent from their wake-up').to.be.at.least(25);
+      expect(overheard).to.deep.equal([]);
+      // The dispatcher's shard subscriptions are on the endpoints' own masters.
+      for (const ep of eps) {
+        const k = createKeys(prefix).endpoint(ep.id);
+        const master = new Redis(await cluster.masterOf(k.events), '127.0.0.1');
+        try {
+          const counts = (await master.call('PUBSUB', 'SHARDNUMSUB', k.wake)) as [string, number];
+          expect(Number(counts[1]), k.wake).to.equal(1);
+        } finally {
+          master.disconnect();
+        }
+      }
+    } finally {
+      for (const l of listeners) l.disconnect();
+      await dispatcher.close!();
+    }
   });
 
   it('answers 503 when the replicas do not acknowledge in time (WAIT), and 2xx once they do', async function () {

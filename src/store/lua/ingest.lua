@@ -10,7 +10,7 @@
   ARGV[1] event id            ARGV[2] event type          ARGV[3] provider event id ('' = none)
   ARGV[4] received at (ISO)   ARGV[5] headers (JSON)      ARGV[6] raw body
   ARGV[7] delivery id         ARGV[8] max attempts        ARGV[9] dedupe window seconds (0 = off)
-  ARGV[10] wake channel       ARGV[11] endpoint id        ARGV[12] partition
+  ARGV[10] the endpoint's wake shard channel   ARGV[11] endpoint id        ARGV[12] partition
   ARGV[13] ordering key ('' = none)   ARGV[14] key base `<prefix>:{endpoint}:`
   ARGV[15] dedupe key ('' = none): the provider event id, or a body digest
   ARGV[16] verification header names, comma-separated (stored as the event's `vh`)
@@ -65,11 +65,12 @@ if not held and redis.call('XLEN', queue) == 1 then
   local owner = lease and string.match(lease, '^(.*):%d+$')
   local heard = 0
   if owner and redis.call('LLEN', base .. 'front:' .. ARGV[12]) == 0 then
-    heard = redis.call('PUBLISH', ARGV[10] .. ':' .. owner, cjson.encode({ ep = ARGV[11], p = tonumber(ARGV[12]), q = qid,
+    heard = redis.call('SPUBLISH', ARGV[10] .. ':' .. owner, cjson.encode({ ep = ARGV[11], p = tonumber(ARGV[12]), q = qid,
       d = ARGV[7], e = ARGV[1], t = ARGV[2], m = tonumber(ARGV[8]), h = ARGV[5] }) .. '\n' .. ARGV[6])
   end
   -- Nobody on the owner's channel (no owner, or one that does not listen there, as during an
-  -- upgrade from a version without it): the plain wake-up to every dispatcher.
-  if heard == 0 then redis.call('PUBLISH', ARGV[10], ARGV[11] .. '|' .. ARGV[12]) end
+  -- upgrade from a version without it): the plain wake-up to the endpoint's dispatchers. Both
+  -- are shard channels under the endpoint's tag: a cluster keeps them on this shard.
+  if heard == 0 then redis.call('SPUBLISH', ARGV[10], ARGV[11] .. '|' .. ARGV[12]) end
 end
 return { 1, ARGV[1], ARGV[7] }

@@ -6,7 +6,7 @@
   The hold belongs to the replay that set it (field hold_replay): a call for another replay (a
   late retry after a newer pauseLive replay took the hold) changes nothing.
   KEYS[1] endpoint registry hash; then pairs KEYS[2k] hold stream, KEYS[2k+1] queue stream
-  ARGV[1] max entries to move  ARGV[2] wake channel  ARGV[3] endpoint id
+  ARGV[1] max entries to move  ARGV[2] the endpoint's wake shard channel  ARGV[3] endpoint id
   ARGV[4] replay id that owns the hold ('' = whoever holds it)
   Returns { 'done' } | { 'more', moved } | { 'not_owner' }
 ]]
@@ -23,7 +23,7 @@ for i = 2, #KEYS, 2 do
     redis.call('XDEL', KEYS[i], e[1])
     moved = moved + 1
   end
-  if #entries > 0 then redis.call('PUBLISH', ARGV[2], ARGV[3] .. '|' .. string.match(KEYS[i], ':hold:(%d+)$')) end
+  if #entries > 0 then redis.call('SPUBLISH', ARGV[2], ARGV[3] .. '|' .. string.match(KEYS[i], ':hold:(%d+)$')) end
   if moved >= budget then return { 'more', moved } end
 end
 redis.call('HDEL', KEYS[1], 'hold_live', 'hold_replay')

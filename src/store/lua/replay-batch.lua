@@ -7,7 +7,7 @@
   KEYS[1] replay state hash  KEYS[2] delivery log stream  KEYS[3] resend counters hash
   KEYS[4] event index hash  KEYS[5] stats hash
   ARGV[1] endpoint key base (`<p>:{endpoint}:`)  ARGV[2] expected cursor  ARGV[3] new cursor
-  ARGV[4] now ISO  ARGV[5] wake channel  ARGV[6] endpoint id  ARGV[7] replay id
+  ARGV[4] now ISO  ARGV[5] the endpoint's wake shard channel  ARGV[6] endpoint id  ARGV[7] replay id
   ARGV[8] destination override ('' = none)  ARGV[9] '1' when this is the last batch
   ARGV[10] ordering mode  ARGV[11] partition count (the current layout picks each new delivery's partition)
   ARGV[12..] pairs: new delivery id, source delivery id
@@ -49,5 +49,5 @@ redis.call('HINCRBY', state, 'skipped', skipped)
 redis.call('HINCRBY', KEYS[5], 'replayed', enqueued)
 redis.call('HSET', state, 'cursor', ARGV[3], 'updated_at', ARGV[4])
 if ARGV[9] == '1' then redis.call('HSET', state, 'enqueue_done', '1') end
-for p, _ in pairs(woken) do redis.call('PUBLISH', ARGV[5], ARGV[6] .. '|' .. p) end
+for p, _ in pairs(woken) do redis.call('SPUBLISH', ARGV[5], ARGV[6] .. '|' .. p) end
 return { 'ok', enqueued, skipped }

@@ -4,7 +4,7 @@
   KEYS[1] source delivery hash  KEYS[2] new delivery hash  KEYS[3] endpoint registry hash
   KEYS[4] key base `<prefix>:{endpoint}:` + 'q:' (the queue is chosen here)  KEYS[5] delivery log stream  KEYS[6] stats hash  KEYS[7] resend counters hash
   KEYS[8] event index hash  KEYS[9] events stream
-  ARGV[1] new delivery id  ARGV[2] now, epoch ms  ARGV[3] wake channel  ARGV[4] endpoint id
+  ARGV[1] new delivery id  ARGV[2] now, epoch ms  ARGV[3] the endpoint's wake shard channel  ARGV[4] endpoint id
   ARGV[5] ordering mode  ARGV[6] origin ('resend')  ARGV[7] partition count (current layout)
   Returns { 'ok', new id, resend_seq, the new record as created (flat field list) } | { 'not_found' } | { 'not_resendable', status } | { 'endpoint_not_active', state }
           | { 'event_expired' } (the event was removed by retention)
@@ -26,5 +26,5 @@ set_latest(KEYS[8], src.event_id, ARGV[1])
 redis.call('XADD', KEYS[4] .. p, '*', 'd', ARGV[1])
 redis.call('XADD', KEYS[5], '*', 'd', ARGV[1])
 redis.call('HINCRBY', KEYS[6], 'resent', 1)
-redis.call('PUBLISH', ARGV[3], ARGV[4] .. '|' .. p)
+redis.call('SPUBLISH', ARGV[3], ARGV[4] .. '|' .. p)
 return { 'ok', ARGV[1], seq, redis.call('HGETALL', KEYS[2]) }

@@ -6,7 +6,7 @@
   KEYS[5] new delivery hash  KEYS[6] delivery log stream  KEYS[7] resend counters hash  KEYS[8] attempts list of the blocked delivery
   KEYS[9] event index hash
   ARGV[1] partition  ARGV[2] action  ARGV[3] new delivery id  ARGV[4] now, epoch ms  ARGV[5] group
-  ARGV[6] consumer  ARGV[7] wake channel  ARGV[8] endpoint id  ARGV[9] retention seconds
+  ARGV[6] consumer  ARGV[7] the endpoint's wake shard channel  ARGV[8] endpoint id  ARGV[9] retention seconds
   Returns { 'ok', blocked id, new id or '', the new record as created (flat) } | { 'not_blocked' }
 ]]
 local id = redis.call('HGET', KEYS[1], ARGV[1])
@@ -44,5 +44,5 @@ if ARGV[2] == 'retry' then
   created = redis.call('HGETALL', KEYS[5])
   redis.call('XADD', KEYS[6], '*', 'd', new_id)
 end
-redis.call('PUBLISH', ARGV[7], ARGV[8] .. '|' .. ARGV[1])
+redis.call('SPUBLISH', ARGV[7], ARGV[8] .. '|' .. ARGV[1])
 return { 'ok', id, new_id, created }
