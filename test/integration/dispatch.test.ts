@@ -88,6 +88,10 @@ describe('dispatcher (real redis-server, real receivers)', function () {
     expect(as.map((a) => a.classification)).to.deep.equal(['consumer_5xx', 'rate_limited', 'consumer_2xx']);
     expect(as[0]).to.include({ response_body: 'boom' });
     expect(r.receipts.slice(0, 3).map((x) => x.headers['x-redeliver-attempt'])).to.deep.equal(['1', '2', '3']);
+    // Delivered: the record and its attempts list expire with the endpoint's retention.
+    const k = app.shared.keys.endpoint(ep.id);
+    expect(await client.ttl(k.delivery(id))).to.be.greaterThan(0);
+    expect(await client.ttl(k.attempts(id))).to.be.greaterThan(0);
   });
 
   it('blocks an ordered partition when attempts run out, and dead-letters when told to', async function () {

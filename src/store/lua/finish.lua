@@ -19,7 +19,7 @@
 local h = head_args(KEYS, ARGV)
 if not fenced(h.lease, h.owner) then return { 'fenced' } end
 local dkey, akey = KEYS[6], KEYS[7]
-local d = redis.call('HMGET', dkey, 'status', 'send_token', 'origin', 'finish_call', 'attempts')
+local d = redis.call('HMGET', dkey, 'status', 'send_token', 'origin', 'finish_call', 'attempts', 'a1')
 if d[1] ~= 'SENDING' or d[2] ~= h.owner or d[5] ~= ARGV[23] then
   -- This very call ran before and its answer was lost (resent after a reconnect, or retried by
   -- the worker with the same call id): the outcome is recorded; answer the claim again.
@@ -37,7 +37,8 @@ end
 
 local outcome = ARGV[12]
 -- Was this delivery blocking its partition? It no longer does once it is delivered or dead-lettered.
-local was_blocker = redis.call('HGET', h.blocked, h.partition) == ARGV[11]
+local blocker = redis.call('HGET', h.blocked, h.partition)
+local was_blocker = blocker == ARGV[11]
 -- A replay's delivered/failed counters move when one of its deliveries ends or first blocks; a
 -- blocked one delivered later moves from failed to delivered.
 local replay = d[3] and string.match(d[3], '^replay:(.+)$')
@@ -46,7 +47,7 @@ if replay and outcome ~= 'retry' and not (outcome == 'block' and was_blocker) th
   redis.call('HINCRBY', rkey, outcome == 'delivered' and 'delivered' or 'failed', 1)
   if was_blocker and outcome ~= 'block' then redis.call('HINCRBY', rkey, 'failed', -1) end
 end
-record_attempt(dkey, akey, ARGV[13])
+local inline = record_attempt(dkey, akey, ARGV[13], d[6] ~= false)
 -- The last attempt's answer: set what it has, remove what it has not (an earlier attempt's).
 local set, del = { 'finish_call', h.call }, {}
 local function field(name, value)
@@ -59,7 +60,6 @@ if outcome == 'delivered' then
   field('last_failure_reason', '')
   field('next_attempt_ms', '')
   -- updated_at reads as the latest of the record's times (store/delivery-record.ts): delivered_ms.
-  field('updated_ms', '')
   field('status', 'DELIVERED')
   field('delivered_ms', h.now_ms)
 else
@@ -94,7 +94,9 @@ drop_head(h.queue, h.front, h.group, ARGV[14], ARGV[15])
 local retention = tonumber(ARGV[21])
 if retention and retention > 0 then
   redis.call('EXPIRE', dkey, retention)
-  redis.call('EXPIRE', akey, retention)
+  -- An attempt kept in the record means there is no attempts list.
+  if not inline then redis.call('EXPIRE', akey, retention) end
 end
--- The head just dropped was the only entry pending for this consumer.
-return claim_head(h, true)
+-- The head just dropped was the only entry pending for this consumer; its blocker, if any, was
+-- this delivery, and is gone.
+return claim_head(h, true, not blocker or was_blocker)

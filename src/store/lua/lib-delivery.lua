@@ -40,12 +40,16 @@ end
   attempt, and a list key of its own costs more than the attempt. Every later one (and a long
   first one) goes to the attempts list; a1, when present, is always the first.
 ]]
-local function record_attempt(dkey, akey, json)
-  if #json <= 64 and redis.call('HEXISTS', dkey, 'a1') == 0 and redis.call('EXISTS', akey) == 0 then
+-- Returns true when it went into the record (then there is no attempts list). has_a1: the caller
+-- has read the record's a1 field (true/false), nil when it has not.
+local function record_attempt(dkey, akey, json, has_a1)
+  if has_a1 == nil then has_a1 = redis.call('HEXISTS', dkey, 'a1') == 1 end
+  if #json <= 64 and not has_a1 and redis.call('EXISTS', akey) == 0 then
     redis.call('HSET', dkey, 'a1', json)
-  else
-    redis.call('RPUSH', akey, json)
+    return true
   end
+  redis.call('RPUSH', akey, json)
+  return false
 end
 
 --[[

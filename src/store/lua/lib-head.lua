@@ -122,12 +122,14 @@ end
     { 'same', source, qid, attempt, started at, ['__next', …] } when the head is `expect` (the
       caller already has its event, so it is not sent again)
 ]]
-local function claim_head(h, pel_empty)
+local function claim_head(h, pel_empty, no_blocker)
   for _ = 1, 100 do
     -- A blocked head (its attempts exhausted, onExhausted block) stays PENDING at the head and is
     -- claimed like any other when its next try is due (finish.lua spaces those tries), so the
     -- scope resumes by itself. A blocker already FAILED waits for an operator's unblock.
-    local blocker = redis.call('HGET', h.blocked, h.partition)
+    -- no_blocker: the caller has just read (or removed) the partition's blocker and knows there is none.
+    local blocker = not no_blocker and redis.call('HGET', h.blocked, h.partition)
+    no_blocker = false
     if blocker then
       local bs = redis.call('HGET', h.dprefix .. blocker, 'status')
       if bs ~= 'PENDING' and bs ~= 'SENDING' then return { 'blocked', blocker } end
@@ -170,8 +172,9 @@ local function claim_head(h, pel_empty)
         return { 'expired', id }
       end
       local attempt = d.attempts + 1
+      -- last_attempt_ms also dates the change (updated_at reads the latest of the record's times).
       redis.call('HSET', dkey, 'status', 'SENDING', 'attempts', attempt, 'last_attempt_ms', now,
-        'send_token', h.owner, 'claim_call', h.call, 'updated_ms', h.now_ms)
+        'send_token', h.owner, 'claim_call', h.call)
       return answer(h, d, source, qid, same, now, attempt, now, headers, body)
     end
   end
