@@ -1,4 +1,6 @@
-// One partition's delivery loop, run only while this dispatcher holds the partition's lease.
+// One partition's delivery loop, run only while this dispatcher holds the partition's lease. Its
+// decisions are pure steps (steps.ts: request, settle, keepsWokenHead; gate.ts); this file
+// performs them: the head scripts, the requests, sleeping and wake-ups.
 //
 // Order (docs/guarantees.md): the loop handles one delivery at a time — the head. The next head is only
 // claimed inside the same fenced script that records the current one as DELIVERED, FAILED-and-
@@ -27,12 +29,11 @@
 // blockedRetrySeconds (domain/outcome.ts decide), so a scope blocked by an outage resumes by itself.
 import { randomUUID } from 'node:crypto';
 import { isPaused, type ResolvedEndpoint } from '../domain/endpoint.ts';
-import { decide } from '../domain/outcome.ts';
-import { signStandardWebhook } from '../lib/standard-webhooks.ts';
 import type { Shared } from '../lib/runtime.ts';
 import { claimHead, finishAndClaim, recordEarlySend, unclaim, type ClaimedDelivery, type FinishInput, type HeadAnswer, type Lease } from '../store/dispatch.ts';
-import { attemptRecord, createAttemptReport, finishInput } from './attempt.ts';
-import { gate, mayPipeline } from './gate.ts';
+import { createAttemptReport } from './attempt.ts';
+import { gate } from './gate.ts';
+import { keepsWokenHead, request, settle, streamIdAfter, unconfirmedAttempt } from './steps.ts';
 import { errorMessage } from '../errors/index.ts';
 import type { OutageLog } from '../lib/outage.ts';
 import type { RedisClient } from '../store/redis.ts';
@@ -246,16 +247,12 @@ export function startWorker(d: WorkerDeps): Worker {
     }
     if (!sending) return sendHead(ep, claimed);
     const sent = await sending;
-    const decision = decide(sent.result, {
-      attempt: claimed.attempt, maxAttempts: claimed.maxAttempts, spec: ep.spec, nowMs: d.now(), random: d.random(),
-    });
-    record(ep, claimed, sent, decision);
-    const finish = finishInput(ep, claimed, sent, decision);
-    const next = decision.step === 'delivered' ? claimed.next : undefined;
-    if (!next || !mayPipeline(ep, true, stopped, clock())) return recordOutcome(finish);
-    // Pipelined: the script that records this one and claims `next` is written to Redis first,
-    // then `next` is sent without waiting for its answer.
-    return sendEarly(ep, next, recordOutcome(finish, next), 'lookahead');
+    const { decision, finish, pipelined } = settle(ep, claimed, sent, { nowMs: d.now(), random: d.random(), stopped, clock: clock() });
+    report(ep, claimed, sent, decision);
+    if (!pipelined) return recordOutcome(finish);
+    // Pipelined: the script that records this one and claims the look-ahead is written to Redis
+    // first, then the look-ahead is sent without waiting for its answer.
+    return sendEarly(ep, pipelined, recordOutcome(finish, pipelined), 'lookahead');
   };
 
   /**
@@ -298,9 +295,7 @@ export function startWorker(d: WorkerDeps): Worker {
    * while Redis is unreachable: nothing may claim this partition's next head before it lands.
    */
   const recordUnconfirmed = async (ep: ResolvedEndpoint, sent: ClaimedDelivery, startedAt: string, result: SendResult) => {
-    const decision = decide(result.result, { attempt: sent.attempt, maxAttempts: sent.maxAttempts, spec: ep.spec, nowMs: d.now(), random: 0.5 });
-    // Sent ahead of its claim, which Redis did not record: the delivery is sent again in order.
-    const attempt = { ...attemptRecord({ ...sent, startedAt }, result, decision), next_attempt_in_ms: null, unconfirmed: true };
+    const attempt = unconfirmedAttempt(ep, sent, startedAt, result, d.now());
     const giveUpAt = performance.now() + UNCONFIRMED_RETRY_MS;
     for (let i = 0; ; i++) {
       try {
@@ -337,26 +332,12 @@ export function startWorker(d: WorkerDeps): Worker {
       finishAndClaim(d.redis, shared.keys, lease, d.now(), takeoverMs(), finish, { call, peek: peek(), sentNext }));
 
   const send = (ep: ResolvedEndpoint, c: ClaimedDelivery, timeoutMs: number): Promise<SendResult> => {
-    const headers: Record<string, string> = {
-      'content-type': c.eventHeaders['content-type'] ?? 'application/json',
-      'user-agent': 'Redeliver/0.1',
-      'webhook-id': c.eventId,
-      'x-redeliver-delivery-id': c.id,
-      'x-redeliver-attempt': String(c.attempt),
-      'x-redeliver-resend-seq': c.resendSeq,
-      'x-redeliver-event-type': c.eventType,
-      ...ep.spec.destination.headers,
-    };
-    if (ep.signingSecret) {
-      const ts = Math.floor(d.now() / 1000);
-      headers['webhook-timestamp'] = String(ts);
-      headers['webhook-signature'] = signStandardWebhook(ep.signingSecret, c.eventId, ts, c.body);
-    }
-    // A replay may carry its own destination (destinationOverride); the SSRF guard applies alike.
-    return d.sender.send(c.destinationUrl || ep.spec.destination.url, headers, c.body, timeoutMs);
+    const r = request(ep, c, d.now());
+    // The SSRF guard applies to a replay's destination override alike (sender.ts).
+    return d.sender.send(r.url, r.headers, r.body, timeoutMs);
   };
 
-  const record = createAttemptReport(shared, lease.partition, d.now);
+  const report = createAttemptReport(shared, lease.partition, d.now);
 
   const run = async () => {
     let answer: Step | undefined = await claim();
@@ -383,7 +364,7 @@ export function startWorker(d: WorkerDeps): Worker {
 
   return {
     wake: (head) => {
-      if (head && idleOnEmpty && wakeUp && streamIdAfter(head.queueEntryId, seen.lastQueueEntry)) wokenHead = head;
+      if (head && keepsWokenHead(head, { idleOnEmpty, asleep: wakeUp !== undefined, lastQueueEntry: seen.lastQueueEntry })) wokenHead = head;
       if (wakeUp) wakeUp();
       else wokeSinceClaim = true;
     },
@@ -393,11 +374,4 @@ export function startWorker(d: WorkerDeps): Worker {
       await loop;
     },
   };
-}
-
-/** Whether stream entry id `a` (`ms-seq`) comes after `b`. */
-function streamIdAfter(a: string, b: string): boolean {
-  const [am = 0, as = 0] = a.split('-').map(Number);
-  const [bm = 0, bs = 0] = b.split('-').map(Number);
-  return am > bm || (am === bm && as > bs);
 }
