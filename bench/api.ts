@@ -290,9 +290,10 @@ async function main(): Promise<void> {
   const registry = createRegistry(redis, keys, Buffer.from(SECRET_KEY, 'base64'));
   const receiver = await startReceiver();
   const dest = { destination: { url: receiver.url }, source: { provider: 'none' } };
-  // Paused until measured, so each drains alone once the dispatcher runs.
-  const strict = resolved('bench/replay-strict', { ...dest, paused: true, ordering: { mode: 'strict' } });
-  const keyed = resolved('bench/replay-key', { ...dest, paused: true, ordering: { mode: 'key', key: '/data/id', partitions: 8 } });
+  // Paused by the operator until measured (the API's resume lifts that, not a spec's paused), so
+  // each drains alone once the dispatcher runs.
+  const strict = resolved('bench/replay-strict', { ...dest, ordering: { mode: 'strict' } });
+  const keyed = resolved('bench/replay-key', { ...dest, ordering: { mode: 'key', key: '/data/id', partitions: 8 } });
   for (const id of LIST_ENDPOINTS) await registry.put(resolved(id, { ...dest, paused: true }));
 
   const seeded = performance.now();
@@ -312,6 +313,7 @@ async function main(): Promise<void> {
   // Replay: the live events are queued while the endpoint is paused; its drain time once resumed is the ordered rate.
   for (const ep of [strict, keyed]) {
     await registry.put(ep);
+    await registry.setPaused(ep.id, true);
     await seed(redis, keys, ep, REPLAY_EVENTS, { live: true, partitions: ep.spec.ordering.mode === 'key' ? 8 : 1 });
   }
   await node('dispatcher', { ...env, REDELIVER_LOG_LEVEL: 'info' });
