@@ -11,16 +11,18 @@
 //      resume to the receiver's last first receipt;
 //   3. the same for the BullMQ peer: N jobs pre-filled (addBulk), Workers started, timed alike;
 //   4. end-to-end latency (ingest 2xx → receiver receipt) at half of Redeliver's maximum rate,
-//      paced open-loop, for 1 and for ENDPOINTS endpoints (and queue.add → receipt for the peer).
+//      paced open-loop, for 1 and for ENDPOINTS endpoints (and queue.add → receipt for the peer);
+//   5. a receiver that takes BENCH_SLOW_RECEIVER_MS (2) per request: its 1/RTT, and Redeliver's
+//      and the peer's ordered throughput to it for one endpoint (BENCH_N_SLOW events, 2000).
 // The receiver checks order per endpoint (a later event before an earlier one invalidates a run).
 // Timestamps come from process.hrtime (CLOCK_MONOTONIC on Linux), comparable across processes.
 // CPU per delivery of each process and Redis' own time per script call show where the time goes.
 //
-// Targets (the issue): one ordered endpoint ≥ 80 % of 1/RTT; ≥ 2× the BullMQ peer's ordered
-// throughput; p99 < 10 ms at half the maximum rate.
+// Targets (the issue): one ordered endpoint ≥ 80 % of 1/RTT (≥ 95 % with the 2 ms receiver); ≥ 2×
+// the BullMQ peer's ordered throughput; p99 < 10 ms at half the maximum rate.
 //
 // Environment: BENCH_N1 (20000 events, 1 endpoint), BENCH_ENDPOINTS (100), BENCH_N_PER_ENDPOINT
-// (200), BENCH_LATENCY_SECONDS (5), BENCH_RTT_REQUESTS (5000), BENCH_BODY_BYTES (1024),
+// (200), BENCH_LATENCY_SECONDS (5), BENCH_RTT_REQUESTS (5000), BENCH_BODY_BYTES (1024), BENCH_SLOW_RECEIVER_MS (2), BENCH_N_SLOW (2000),
 // BENCH_PROFILE=<dir> (--cpu-prof of the dispatcher and the peer), BENCH_MAIN (another checkout's
 // src/main.ts, to compare a change on the same machine), BENCH_LATENCY_RATES (e.g. 500,1000,2000:
 // instead of the above, Redeliver's latency for one endpoint at each of these rates), BENCH_CLUSTER=1
@@ -66,7 +68,10 @@ const SECRET_KEY = Buffer.alloc(32, 4).toString('base64');
 const PREFIX = 'bench';
 const START_TIMEOUT_MS = 30_000;
 const RUN_TIMEOUT_MS = num('BENCH_RUN_TIMEOUT_MS', 180_000);
+const SLOW_MS = num('BENCH_SLOW_RECEIVER_MS', 2);
+const N_SLOW = num('BENCH_N_SLOW', 2000);
 const TARGET_RTT_PERCENT = 80;
+const TARGET_SLOW_RTT_PERCENT = 95;
 const TARGET_PEER_RATIO = 2;
 const TARGET_P99_MS = 10;
 
@@ -119,7 +124,10 @@ function count(run: ReceiverRun, body: { e: number; s: number; i: number }, t: n
   return true;
 }
 
-/** Answers 200 at once; counts first receipts and reports when all are in. */
+/**
+ * Answers 200 (after SLOW_MS on a path with /slow: a receiver that does some work); counts first
+ * receipts, on arrival, and reports when all are in.
+ */
 function runReceiver(): void {
   const send = process.send!.bind(process);
   let run: ReceiverRun | undefined;
@@ -130,9 +138,13 @@ function runReceiver(): void {
       const t = hr();
       // Parse on every path, /rtt included, so the 1/RTT reference does the same work per request.
       const body = JSON.parse(Buffer.concat(chunks).toString()) as { e: number; s: number; i: number };
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('ok');
-      if (req.url === '/rtt' || !run) return;
+      const answer = () => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('ok');
+      };
+      if (req.url?.includes('/slow')) setTimeout(answer, SLOW_MS);
+      else answer();
+      if (req.url?.startsWith('/rtt') || !run) return;
       if (count(run, body, t) && run.count === run.total) {
         const { total, count: n, duplicates, outOfOrder, first, last, times } = run;
         run = undefined;
@@ -350,11 +362,11 @@ const deliveryHeaders = (id: string) => ({
 });
 
 /** Sequential POSTs with keep-alive: one request in flight, as for one ordered endpoint. */
-async function measureRtt(url: string): Promise<{ rate: number; rttUs: number; p50Us: number; p99Us: number }> {
+async function measureRtt(url: string, path = '/rtt'): Promise<{ rate: number; rttUs: number; p50Us: number; p99Us: number }> {
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 1 });
   const body = eventBody(0, 0, 0);
   const one = async () => {
-    const res = await request(`${url}/rtt`, { method: 'POST', body, headers: deliveryHeaders('rtt'), dispatcher: agent });
+    const res = await request(`${url}${path}`, { method: 'POST', body, headers: deliveryHeaders('rtt'), dispatcher: agent });
     await res.body.dump();
   };
   for (let i = 0; i < Math.min(1000, RTT_REQUESTS); i++) await one();
@@ -477,10 +489,12 @@ interface Throughput {
   usage: Usage;
 }
 
-async function redeliverThroughput(s: Stack, receiver: Forked, endpoints: number, perEndpoint: number): Promise<Throughput> {
-  const label = `${RD}, ${endpoints} endpoint${endpoints > 1 ? 's' : ''}`;
+/** `slow`: to the receiver path that takes SLOW_MS per request. */
+async function redeliverThroughput(s: Stack, receiver: Forked, endpoints: number, perEndpoint: number, slow = false): Promise<Throughput> {
+  const label = `${RD}, ${endpoints} endpoint${endpoints > 1 ? 's' : ''}${slow ? `, receiver ${SLOW_MS} ms` : ''}`;
   process.stderr.write(`  ${label}: pre-filling ${endpoints * perEndpoint} events (paused)…\n`);
-  const eps = await addEndpoints(s, Array.from({ length: endpoints }, (_, i) => `t${endpoints}-${i}`), receiver.url, true);
+  const tag = slow ? 'slow' : 't';
+  const eps = await addEndpoints(s, Array.from({ length: endpoints }, (_, i) => `${tag}${endpoints}-${i}`), receiver.url + (slow ? '/slow' : ''), true);
   await prefill(perEndpoint, endpoints, (e, seq, i) => ingestOne(s, eps[e]!, eventBody(e, seq, i)));
   const total = endpoints * perEndpoint;
   const { done } = await expectReceipts(receiver, total, false);
@@ -548,10 +562,10 @@ function queueName(tag: string, e: number) {
   return `bench-${tag}-${e}`;
 }
 
-async function startPeer(peer: Peer, receiver: Forked, queues: string[], autorun: boolean): Promise<Forked> {
+async function startPeer(peer: Peer, receiver: Forked, queues: string[], autorun: boolean, slow = false): Promise<Forked> {
   const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=bullmq-peer-${Date.now()}.cpuprofile`] : [];
   return forkChild('bench/bullmq-peer.ts', [], {
-    REDIS_URL: peer.redis.url, TARGET_URL: `${receiver.url}/peer`, QUEUES: queues.join(','), AUTORUN: autorun ? '1' : '0',
+    REDIS_URL: peer.redis.url, TARGET_URL: `${receiver.url}/peer${slow ? '/slow' : ''}`, QUEUES: queues.join(','), AUTORUN: autorun ? '1' : '0',
   }, profile);
 }
 
@@ -560,10 +574,10 @@ function openQueues(peer: Peer, names: string[]): Queue[] {
   return names.map((n) => new Queue(n, { connection: { host: hostname, port: Number(port), maxRetriesPerRequest: null } }));
 }
 
-async function peerThroughput(peer: Peer, receiver: Forked, endpoints: number, perEndpoint: number): Promise<Throughput> {
-  const label = `BullMQ peer, ${endpoints} endpoint${endpoints > 1 ? 's' : ''}`;
+async function peerThroughput(peer: Peer, receiver: Forked, endpoints: number, perEndpoint: number, slow = false): Promise<Throughput> {
+  const label = `BullMQ peer, ${endpoints} endpoint${endpoints > 1 ? 's' : ''}${slow ? `, receiver ${SLOW_MS} ms` : ''}`;
   process.stderr.write(`  ${label}: pre-filling ${endpoints * perEndpoint} jobs…\n`);
-  const names = Array.from({ length: endpoints }, (_, e) => queueName(`t${endpoints}`, e));
+  const names = Array.from({ length: endpoints }, (_, e) => queueName(`${slow ? 'slow' : 't'}${endpoints}`, e));
   const queues = openQueues(peer, names);
   await Promise.all(queues.map(async (q, e) => {
     for (let from = 0; from < perEndpoint; from += 1000) {
@@ -575,7 +589,7 @@ async function peerThroughput(peer: Peer, receiver: Forked, endpoints: number, p
     }
   }));
   const total = endpoints * perEndpoint;
-  const child = await startPeer(peer, receiver, names, false);
+  const child = await startPeer(peer, receiver, names, false, slow);
   const { done } = await expectReceipts(receiver, total, false);
   process.stderr.write(`  ${label}: workers started, delivering…\n`);
   const [result, usage] = await usageOf({ gateway: child.proc.pid, receiver: receiver.proc.pid }, () => redisUsage(peer.client), () => total, async () => {
@@ -624,10 +638,14 @@ interface Results {
   lat1: Latency;
   latN: Latency;
   bqLat1: Latency;
+  /** The receiver taking SLOW_MS per request. */
+  slowRtt: Awaited<ReturnType<typeof measureRtt>>;
+  rdSlow: Throughput;
+  bqSlow: Throughput;
 }
 
 function report(r: Results): void {
-  const invalid = [r.rd1, r.rdN, r.bq1, r.bqN].filter((t) => t.done.outOfOrder > 0 || t.done.duplicates > 0);
+  const invalid = [r.rd1, r.rdN, r.bq1, r.bqN, r.rdSlow, r.bqSlow].filter((t) => t.done.outOfOrder > 0 || t.done.duplicates > 0);
   const summary = [
     ['1/RTT (sequential keep-alive POSTs, undici)', `${fmt(r.rtt.rate)} req/s`, `RTT ${fmt(r.rtt.rttUs)} µs (p50 ${fmt(r.rtt.p50Us)}, p99 ${fmt(r.rtt.p99Us)})`, '', '', ''],
     [`${RD} ordered, 1 endpoint (strict)`, `${fmt(r.rd1.rate)} ev/s`, `1/RTT ${fmt(r.rtt.rate)}`, `${fmt((100 * r.rd1.rate) / r.rtt.rate, 1)} %`,
@@ -640,9 +658,14 @@ function report(r: Results): void {
       `p99 < ${TARGET_P99_MS} ms`, verdict(l.p99Ms < TARGET_P99_MS)]),
     [`${r.bqLat1.label} at ${fmt(r.bqLat1.rate)}/s (queue.add → receipt)`, `p99 ${fmt(r.bqLat1.p99Ms, 2)} ms`,
       `p50 ${fmt(r.bqLat1.p50Ms, 2)}, max ${fmt(r.bqLat1.maxMs, 1)} ms`, '', '(reference)', ''],
+    [`1/RTT, receiver taking ${SLOW_MS} ms`, `${fmt(r.slowRtt.rate)} req/s`, `RTT ${fmt(r.slowRtt.rttUs)} µs (p50 ${fmt(r.slowRtt.p50Us)}, p99 ${fmt(r.slowRtt.p99Us)})`, '', '', ''],
+    [`${RD} ordered, 1 endpoint, receiver ${SLOW_MS} ms`, `${fmt(r.rdSlow.rate)} ev/s`, `1/RTT ${fmt(r.slowRtt.rate)}`, `${fmt((100 * r.rdSlow.rate) / r.slowRtt.rate, 1)} %`,
+      `≥ ${TARGET_SLOW_RTT_PERCENT} %`, verdict((100 * r.rdSlow.rate) / r.slowRtt.rate >= TARGET_SLOW_RTT_PERCENT)],
+    [`${RD} ordered, 1 endpoint, receiver ${SLOW_MS} ms`, `${fmt(r.rdSlow.rate)} ev/s`, `BullMQ ${fmt(r.bqSlow.rate)}`, `${fmt(r.rdSlow.rate / r.bqSlow.rate, 2)}×`,
+      '(beside it)', ''],
   ];
   console.log('\n' + table(['measure', 'result', 'reference', 'ratio', 'target', 'verdict'], summary));
-  const cost = [r.rd1, r.rdN, r.bq1, r.bqN].map((t) => [t.label, fmt(t.events), fmt(t.rate), fmt(1e6 / t.rate), fmt(t.usage.gatewayUs), fmt(t.usage.redisUs),
+  const cost = [r.rd1, r.rdN, r.bq1, r.bqN, r.rdSlow, r.bqSlow].map((t) => [t.label, fmt(t.events), fmt(t.rate), fmt(1e6 / t.rate), fmt(t.usage.gatewayUs), fmt(t.usage.redisUs),
     fmt(t.usage.redisScriptUs, 1), fmt(t.usage.redisCalls, 1), fmt(t.usage.receiverUs)]);
   console.log('\nWhere the time goes (per delivered event; CPU µs from /proc and INFO cpu, script time and commands from INFO commandstats):\n' +
     table(['run', 'events', 'ev/s', 'wall µs/ev', 'gateway CPU µs', 'redis CPU µs', 'script µs', 'redis cmds', 'receiver CPU µs'], cost));
@@ -692,8 +715,12 @@ async function main() {
   const bq1 = await peerThroughput(peer, receiver, 1, N1);
   const bqN = await peerThroughput(peer, receiver, ENDPOINTS, N_PER_ENDPOINT);
   const bqLat1 = await peerLatency(peer, receiver, rd1.rate / 2, 1);
+  process.stderr.write(`  1/RTT, receiver taking ${SLOW_MS} ms…\n`);
+  const slowRtt = await measureRtt(receiver.url, '/rtt/slow');
+  const rdSlow = await redeliverThroughput(stack, receiver, 1, N_SLOW, true);
+  const bqSlow = await peerThroughput(peer, receiver, 1, N_SLOW, true);
   await ingestAgent.close();
-  report({ rtt, rd1, rdN, bq1, bqN, lat1, latN, bqLat1 });
+  report({ rtt, rd1, rdN, bq1, bqN, lat1, latN, bqLat1, slowRtt, rdSlow, bqSlow });
 }
 
 if (process.argv.includes('--receiver')) {
