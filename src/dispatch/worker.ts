@@ -248,11 +248,12 @@ export function startWorker(d: WorkerDeps): Worker {
     if (!sending) return sendHead(ep, claimed);
     const sent = await sending;
     const { decision, finish, pipelined } = settle(ep, claimed, sent, { nowMs: d.now(), random: d.random(), stopped, clock: clock() });
-    report(ep, claimed, sent, decision);
-    if (!pipelined) return recordOutcome(finish);
     // Pipelined: the script that records this one and claims the look-ahead is written to Redis
-    // first, then the look-ahead is sent without waiting for its answer.
-    return sendEarly(ep, pipelined, recordOutcome(finish, pipelined), 'lookahead');
+    // first, then the look-ahead is sent without waiting for its answer. Metrics and the log line
+    // come after both are on their way, off the path between one request and the next.
+    const next = pipelined ? sendEarly(ep, pipelined, recordOutcome(finish, pipelined), 'lookahead') : recordOutcome(finish);
+    report(ep, claimed, sent, decision);
+    return next;
   };
 
   /**
