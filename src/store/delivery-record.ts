@@ -63,6 +63,13 @@ export function decodeDelivery(raw: Record<string, string> | string[], endpointI
   }
   const updated = Math.max(...['updated_ms', 'delivered_ms', 'last_attempt_ms', 'created_ms'].map((f) => Number(stored[f] || 0)));
   if (updated > 0) out.updated_at = isoOfMs(String(updated));
+  // Delivered at its only attempt, kept inline: its answer is the last one (finish.lua does not
+  // store it twice). A delivered attempt always has a status, so a record that lacks it took this path.
+  if (stored.status === 'DELIVERED' && stored.a1 && out.last_response_status === undefined) {
+    const only = decodeAttempt(stored.a1);
+    if (only.status_code != null) out.last_response_status = String(only.status_code);
+    if (only.response_body) out.last_response_body = only.response_body;
+  }
   return out;
 }
 

@@ -2,7 +2,7 @@
 // times are epoch ms. Read back, it is the record of seed 001 with ISO times; a record written by
 // an earlier version (ids and ISO times stored) reads the same.
 import { expect } from 'chai';
-import { decodeDelivery, isoOfMs } from '../../src/store/delivery-record.ts';
+import { decodeDelivery, encodeAttempt, isoOfMs } from '../../src/store/delivery-record.ts';
 
 describe('delivery record', function () {
   const t0 = Date.UTC(2026, 10, 30, 12, 0, 0, 5);
@@ -27,6 +27,20 @@ describe('delivery record', function () {
     // A claim writes only last_attempt_ms: SENDING is dated by it.
     const sending = decodeDelivery({ status: 'SENDING', created_ms: String(t0), updated_ms: String(t0 + 5), last_attempt_ms: String(t0 + 30) }, 'ns/ep', 'd2')!;
     expect(sending.updated_at).to.equal(new Date(t0 + 30).toISOString());
+  });
+
+  it('reads the last answer of a delivery delivered at its only, inline attempt from that attempt', function () {
+    const a1 = encodeAttempt({ attempt: 1, started_at: new Date(t0).toISOString(), duration_ms: 3, status_code: 204, classification: 'consumer_2xx', response_body: 'ok' });
+    const d = decodeDelivery({ status: 'DELIVERED', attempts: '1', created_ms: String(t0), delivered_ms: String(t0 + 3), a1 }, 'ns/ep', 'd5')!;
+    expect(d).to.include({ last_response_status: '204', last_response_body: 'ok' });
+    expect(d).to.not.have.property('a1');
+    // Stored fields win (a later attempt's answer, or a record of the earlier layout).
+    const stored = decodeDelivery({ status: 'DELIVERED', attempts: '2', last_response_status: '200', a1 }, 'ns/ep', 'd6')!;
+    expect(stored.last_response_status).to.equal('200');
+    expect(stored).to.not.have.property('last_response_body');
+    // Not delivered: a1 is not necessarily the last answer.
+    const retrying = decodeDelivery({ status: 'PENDING', attempts: '1', a1 }, 'ns/ep', 'd7')!;
+    expect(retrying).to.not.have.property('last_response_status');
   });
 
   it('reads a script\'s flat field list, and nothing for an empty (expired) hash', function () {

@@ -53,12 +53,20 @@ local set, del = { 'finish_call', h.call }, {}
 local function field(name, value)
   if value ~= '' then set[#set + 1] = name; set[#set + 1] = value else del[#del + 1] = name end
 end
-field('last_response_status', ARGV[16])
-field('last_response_body', ARGV[17])
-field('last_error', ARGV[18])
+if outcome == 'delivered' and inline then
+  -- Delivered at its only attempt, kept in the record (a1): the last answer is read from there
+  -- (store/delivery-record.ts), not stored twice.
+  field('last_error', '')
+else
+  field('last_response_status', ARGV[16])
+  field('last_response_body', ARGV[17])
+  field('last_error', ARGV[18])
+end
 if outcome == 'delivered' then
   field('last_failure_reason', '')
   field('next_attempt_ms', '')
+  -- Only a claim in flight needs its call id.
+  field('claim_call', '')
   -- updated_at reads as the latest of the record's times (store/delivery-record.ts): delivered_ms.
   field('status', 'DELIVERED')
   field('delivered_ms', h.now_ms)
@@ -85,7 +93,7 @@ else
     return { 'blocked', ARGV[11] }
   end
   redis.call('HSET', dkey, 'status', 'FAILED')
-  redis.call('HDEL', dkey, 'next_attempt_ms')
+  redis.call('HDEL', dkey, 'next_attempt_ms', 'claim_call')
   redis.call('HINCRBY', KEYS[8], 'failed', 1)
   redis.call('HINCRBY', KEYS[8], 'deadlettered', 1)
   if was_blocker then redis.call('HDEL', h.blocked, h.partition) end
