@@ -24,18 +24,19 @@ local events, index, dkey = KEYS[1], base .. 'eventidx', base .. 'd:' .. ARGV[7]
 local dedupe_key = base .. 'dedupe:' .. ARGV[15]
 local stats = base .. 'stats'
 -- The same call run twice (ioredis resends a command whose reply was lost with the connection):
--- the event id is new per request, so finding it in the index means this request is stored.
-if redis.call('HEXISTS', index, ARGV[1]) == 1 then
-  return { 1, ARGV[1], ARGV[7] }
-end
+-- the event id is new per request, so finding it as the holder of its dedupe key, or in the index
+-- when it has none, means this request is stored.
 -- Dedupe: claim the provider's id (or the body digest) for this event in one step (SET NX GET
 -- answers the holder). A recorded-only key (ARGV[17]) lets a later id-less copy find this event.
 if ARGV[15] ~= '' and tonumber(ARGV[9]) > 0 then
   local existing = redis.call('SET', dedupe_key, ARGV[1], 'NX', 'GET', 'EX', ARGV[9])
+  if existing == ARGV[1] then return { 1, ARGV[1], ARGV[7] } end
   if existing then
     redis.call('HINCRBY', stats, 'deduped', 1)
     return { 0, existing, '' }
   end
+elseif redis.call('HEXISTS', index, ARGV[1]) == 1 then
+  return { 1, ARGV[1], ARGV[7] }
 end
 
 if ARGV[17] ~= '' and tonumber(ARGV[9]) > 0 then
