@@ -11,6 +11,7 @@ import { partitionCount } from '../domain/endpoint.ts';
 import { createOutageLog } from '../lib/outage.ts';
 import type { RoleHandle, Shared } from '../lib/runtime.ts';
 import { errorMessage } from '../errors/index.ts';
+import { withDeadline } from '../lib/deadline.ts';
 import { acquireLease, parseOwnerWake, releaseLease, type Lease, type OwnerWake } from '../store/dispatch.ts';
 import { heartbeat, holdRetentionLease, leaveMembership, listenForWakes, stopListeningForWakes } from '../store/membership.ts';
 import type { RedisClient } from '../store/redis.ts';
@@ -91,35 +92,48 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
   };
 
   // The endpoints whose wake-up channels this dispatcher listens on: those it owns partitions of.
-  // It listens before it takes a lease, so a wake-up published once it owns the partition is
-  // heard, and one published before is found by its worker's first claim.
+  // A partition's worker starts once the subscription is confirmed, so a wake-up published
+  // after its first claim is heard, and one published before is found by that claim.
   const listening = new Map<string, Promise<void>>();
-  const listen = (endpointId: string) => {
-    let done = listening.get(endpointId);
-    if (!done) {
-      done = listenForWakes(subscriber!, shared.keys, id, endpointId);
-      listening.set(endpointId, done);
-      done.catch(() => listening.delete(endpointId));
+  /**
+   * Listens for an endpoint's wake-ups, waiting at most listenWaitMs for Redis to confirm. Past
+   * that (on a cluster, ioredis never settles an SSUBSCRIBE that a node answers with MOVED after a
+   * slot moved) the partition runs anyway, found by its idle poll, and a later tick subscribes
+   * again once the client has re-read the slot map (slotsRefreshInterval). Never throws.
+   */
+  const listenWaitMs = Math.max(200, Math.min(2000, Math.floor(ttl / 4)));
+  const listen = async (endpointId: string) => {
+    let sub = listening.get(endpointId);
+    if (!sub) {
+      sub = listenForWakes(subscriber!, shared.keys, id, endpointId);
+      listening.set(endpointId, sub);
     }
-    return done;
+    try {
+      await withDeadline(sub, listenWaitMs, () => new Error(`no confirmation within ${listenWaitMs} ms`));
+    } catch (err) {
+      if (listening.get(endpointId) === sub) listening.delete(endpointId);
+      shared.log.debug({ endpoint: endpointId, err: errorMessage(err) }, 'wake-up subscription not confirmed; the idle poll covers it, tried again at the next lease round');
+    }
   };
-  /** Stops listening for the endpoints it owns no partition of any more. */
-  const stopListening = async () => {
+  /** Listens for the endpoints it owns partitions of, stops for those it owns none of any more. */
+  const syncListening = async () => {
     const ownedEndpoints = new Set([...owned.values()].map((o) => o.lease.endpointId));
+    for (const endpointId of ownedEndpoints) if (!listening.has(endpointId)) await listen(endpointId);
     for (const endpointId of [...listening.keys()]) {
       if (ownedEndpoints.has(endpointId)) continue;
       listening.delete(endpointId);
-      await stopListeningForWakes(subscriber!, shared.keys, id, endpointId);
+      await withDeadline(stopListeningForWakes(subscriber!, shared.keys, id, endpointId), listenWaitMs, () => new Error('unconfirmed'))
+        .catch(() => undefined); // a stray wake-up for a partition it does not own is ignored
     }
   };
 
   const take = async (endpointId: string, partition: number) => {
     const key = partitionKey(endpointId, partition);
     if (draining.has(key)) return;
-    await listen(endpointId);
     const started = performance.now();
     const token = await acquireLease(shared.redis, shared.keys, { endpointId, partition }, id, ttl);
     if (token === 0) return;
+    await listen(endpointId);
     const lease: Lease = { endpointId, partition, owner: id, token };
     const entry: Owned = { lease, validUntil: started + ttl * 0.8, worker: undefined as unknown as Worker };
     entry.worker = startWorker({
@@ -156,7 +170,7 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
       else await renew(key, o);
     }
     for (const [key, [ep, p]] of wanted) if (!owned.has(key)) await take(ep, p);
-    await stopListening();
+    await syncListening();
   };
 
   // Backlog gauges and retention run beside the tick, never inside it: the tick renews leases.
@@ -198,8 +212,11 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
       // auto-pipelining would hold every call until the next tick (measured: ~2x per call).
       redis = shared.connect('dispatch', { enableAutoPipelining: false });
       // Wake-ups come on the owned endpoints' shard channels (keys.ts): `<wake>` carries
-      // `endpointId|partition`, `<wake>:<this id>` a partition's new head with its event.
-      subscriber = shared.connect('dispatch-wake', { shardedSubscribers: true });
+      // `endpointId|partition`, `<wake>:<this id>` a partition's new head with its event. On a
+      // cluster the client re-reads the slot map every 5 s: a node that gave up a slot (a
+      // graceful failover, a reshard) drops its subscriptions there, and ioredis moves them to the
+      // new node only when it sees the map change.
+      subscriber = shared.connect('dispatch-wake', { shardedSubscribers: true, slotsRefreshInterval: 5000 });
       subscriber.on('smessageBuffer', (channel: Buffer, message: Buffer) => {
         if (channel.toString().endsWith(':wake')) {
           owned.get(message.toString())?.worker.wake();
@@ -233,7 +250,9 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
       for (const k of [...owned.keys()]) drop(k, true);
       await Promise.all(draining.values());
       await leaveMembership(shared.redis, shared.keys, id).catch(() => undefined);
-      if (subscriber) await stopListening().catch(() => undefined);
+      // Closing the subscriber connection ends every subscription at once.
+      listening.clear();
+      await subscriber?.quit().catch(() => undefined);
       await sender?.close();
       await redis?.quit().catch(() => undefined);
     },

@@ -5,8 +5,7 @@
 // `next_attempt_ms`) instead of ISO strings, and fields without a value left out. Read back here
 // into the record every reader knows: ids filled in from the key, times as ISO strings
 // (`created_at`, `delivered_at`, `last_attempt_at`, `next_attempt_at`, and `updated_at`: the latest
-// of `updated_ms`, `delivered_ms`, `last_attempt_ms` and `created_ms`, so a write that sets one need
-// not set another: a claim sets only `last_attempt_ms`).
+// of `updated_ms`, `delivered_ms` and `created_ms`, so a write that sets one need not set another).
 //
 // Its attempt history is compact too (encodeAttempt: short names, epoch ms, empty values left
 // out), and the first attempt recorded, when short, is kept in the record itself (field `a1`, see
@@ -61,7 +60,7 @@ export function decodeDelivery(raw: Record<string, string> | string[], endpointI
     const iso = isoOfMs(stored[ms]);
     if (iso) out[at] = iso;
   }
-  const updated = Math.max(...['updated_ms', 'delivered_ms', 'last_attempt_ms', 'created_ms'].map((f) => Number(stored[f] || 0)));
+  const updated = Math.max(...['updated_ms', 'delivered_ms', 'created_ms'].map((f) => Number(stored[f] || 0)));
   if (updated > 0) out.updated_at = isoOfMs(String(updated));
   // Delivered at its only attempt, kept inline: its answer is the last one (finish.lua does not
   // store it twice). A delivered attempt always has a status, so a record that lacks it took this path.

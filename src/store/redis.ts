@@ -89,10 +89,12 @@ export interface RedisTarget {
 }
 
 /**
- * A connection's own options. `shardedSubscribers` (cluster only): SSUBSCRIBE through one
- * subscriber connection per master, as the wake-up shard channels need (keys.ts).
+ * A connection's own options. Cluster only: `shardedSubscribers` (SSUBSCRIBE through one
+ * subscriber connection per master, as the wake-up shard channels need: keys.ts) and
+ * `slotsRefreshInterval` (re-read the slot map periodically, which also moves shard subscriptions
+ * to the node that now serves their slot).
  */
-export type ConnectOptions = RedisOptions & Pick<ClusterOptions, 'shardedSubscribers'>;
+export type ConnectOptions = RedisOptions & Pick<ClusterOptions, 'shardedSubscribers' | 'slotsRefreshInterval'>;
 
 const clusterOnly = new Set(['scaleReads', 'maxRedirections', 'retryDelayOnFailover', 'retryDelayOnClusterDown']);
 
@@ -108,7 +110,7 @@ function withoutCredentials(url: string, o: RedisOptions): string {
   return u.toString();
 }
 
-function connectClient(target: RedisTarget, { shardedSubscribers, ...opts }: ConnectOptions): Redis | Cluster {
+function connectClient(target: RedisTarget, { shardedSubscribers, slotsRefreshInterval, ...opts }: ConnectOptions): Redis | Cluster {
   const base: RedisOptions = {
     maxRetriesPerRequest: 2,
     retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
@@ -120,7 +122,9 @@ function connectClient(target: RedisTarget, { shardedSubscribers, ...opts }: Con
   // No auto-pipelining on a cluster: ioredis groups it by node and retries a pipeline after MOVED
   // only when every command in it was moved the same way, so during a topology change single
   // commands failed with MOVED (seen in the cluster test; ioredis issues #1692, #2075).
-  const clusterOptions: ClusterOptions = { enableAutoPipelining: false, scaleReads: 'master', ...(shardedSubscribers ? { shardedSubscribers } : {}) };
+  const clusterOptions: ClusterOptions = {
+    enableAutoPipelining: false, scaleReads: 'master', ...(shardedSubscribers ? { shardedSubscribers } : {}), ...(slotsRefreshInterval ? { slotsRefreshInterval } : {}),
+  };
   for (const [k, v] of Object.entries(opts)) {
     if (k === 'enableAutoPipelining') continue;
     if (clusterOnly.has(k)) (clusterOptions as Record<string, unknown>)[k] = v;

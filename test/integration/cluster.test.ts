@@ -224,6 +224,68 @@ describe('Redis Cluster (3 masters + 3 replicas, real redis-server)', function (
     }
   });
 
+  it('moves its wake-up subscriptions with their slots: through a graceful failover and a slot moved by a reshard', async function () {
+    const prefix = randomPrefix();
+    const keys = createKeys(prefix);
+    const app = await start({}, ['ingest'], prefix);
+    const dispatcher = createDispatcher(app.shared, { idlePollMs: 600_000 });
+    await dispatcher.start!();
+    try {
+      const rx = await receivers.start();
+      let sent = 0;
+      /** Posts one event and awaits it: with a ten-minute idle poll, only its wake-up brings it in time. */
+      const deliveredByWakeUp = async (ep: ResolvedEndpoint) => {
+        const i = sent++;
+        expect((await app.post(`/in/${ep.id}`, JSON.stringify({ id: `m-${i}`, k: ep.name, seq: i }))).status).to.equal(202);
+        await rx.until((rs) => rs.length > i, 10_000);
+      };
+      const owned = (ep: ResolvedEndpoint) => waitFor(async () => dispatcher.owned().some((l) => l.endpointId === ep.id), 20_000, `${ep.id} owned`);
+      const subscribedOn = (ep: ResolvedEndpoint) => waitFor(async () => {
+        const k = keys.endpoint(ep.id);
+        return (await shardSubscribers(await cluster.masterOf(k.events), k.wake)) === 1;
+      }, 20_000, `${ep.id}: the dispatcher's subscription on the master that serves it`);
+
+      // A graceful failover (CLUSTER FAILOVER on the replica): the old master drops the
+      // subscriptions of its slots without closing the connection.
+      const [name] = await spread(prefix, 1, 'handover');
+      const a = strict(name!, rx.url);
+      await app.putEndpoint(a);
+      await owned(a);
+      await deliveredByWakeUp(a);
+      const oldMaster = await cluster.masterOf(keys.endpoint(a.id).events);
+      const replica = await replicaOf(oldMaster);
+      // A manual failover needs the replica in sync; it is asked again if it did not happen.
+      await cluster.awaitReplicated();
+      const tookOver = async () => (await cluster.masterOf(keys.endpoint(a.id).events)) === replica;
+      for (let tries = 1; ; tries++) {
+        await nodeCall(replica, 'CLUSTER', 'FAILOVER');
+        try {
+          await waitFor(tookOver, 10_000, 'the replica took over');
+          break;
+        } catch (err) {
+          if (tries === 3) throw err;
+        }
+      }
+      await subscribedOn(a);
+      for (let i = 0; i < 3; i++) await deliveredByWakeUp(a);
+
+      // A slot moved to another master as a reshard does, before the endpoint's first key: the
+      // dispatcher's subscriber still has the old slot map (its SSUBSCRIBE is answered MOVED).
+      const b = strict(`moved-${prefix}`, rx.url);
+      const slot = keySlot(keys.endpoint(b.id).events);
+      const from = await cluster.masterOf(keys.endpoint(b.id).events);
+      const to = (await cluster.masters()).find((m) => m !== from)!;
+      await moveEmptySlot(slot, from, to);
+      await app.putEndpoint(b);
+      await owned(b);
+      await subscribedOn(b);
+      for (let i = 0; i < 3; i++) await deliveredByWakeUp(b);
+    } finally {
+      await dispatcher.close!();
+    }
+    await cluster.awaitReplicated();
+  });
+
   it('answers 503 when the replicas do not acknowledge in time (WAIT), and 2xx once they do', async function () {
     // Each master has one replica: asking for two can never be met.
     const prefix = randomPrefix();
@@ -251,6 +313,33 @@ describe('Redis Cluster (3 masters + 3 replicas, real redis-server)', function (
       replica.disconnect();
     }
   });
+
+  /** One command to the node on `port` itself (CLUSTER …, PUBSUB …). */
+  const nodeCall = async (port: number, ...args: Array<string | number>): Promise<unknown> => {
+    const c = new Redis(port, '127.0.0.1');
+    try {
+      return await c.call(String(args[0]), ...args.slice(1).map(String));
+    } finally {
+      c.disconnect();
+    }
+  };
+  const shardSubscribers = async (port: number, channel: string) => Number(((await nodeCall(port, 'PUBSUB', 'SHARDNUMSUB', channel)) as [string, number])[1]);
+  /** Moves an empty slot to the master on `to` the way a reshard does: IMPORTING, MIGRATING, then NODE on every master. */
+  const moveEmptySlot = async (slot: number, from: number, to: number) => {
+    const toId = String(await nodeCall(to, 'CLUSTER', 'MYID'));
+    expect(Number(await nodeCall(from, 'CLUSTER', 'COUNTKEYSINSLOT', slot)), `slot ${slot} is empty`).to.equal(0);
+    await nodeCall(to, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', String(await nodeCall(from, 'CLUSTER', 'MYID')));
+    await nodeCall(from, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', toId);
+    await nodeCall(to, 'CLUSTER', 'SETSLOT', slot, 'NODE', toId);
+    for (const m of await cluster.masters()) if (m !== to) await nodeCall(m, 'CLUSTER', 'SETSLOT', slot, 'NODE', toId);
+    await waitFor(async () => {
+      const views = await Promise.all(cluster.nodes.filter((n) => n.up).map((n) => nodeCall(n.port, 'CLUSTER', 'NODES') as Promise<string>));
+      return views.every((v) => v.split('\n').some((line) => line.startsWith(`${toId} `) && line.split(' ').slice(8).some((r) => {
+        const [lo, hi = lo] = r.split('-').map(Number);
+        return slot >= lo! && slot <= hi!;
+      })));
+    }, 20_000, `every node sees slot ${slot} on ${to}`);
+  };
 
   const replicaOf = async (masterPort: number): Promise<number> => {
     const c = new Redis(masterPort, '127.0.0.1');

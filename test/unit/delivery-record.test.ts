@@ -24,9 +24,6 @@ describe('delivery record', function () {
     expect(d.updated_at).to.equal(new Date(t0 + 20).toISOString());
     expect(d.delivered_at).to.equal(new Date(t0 + 20).toISOString());
     expect(d).to.not.have.property('next_attempt_at');
-    // A claim writes only last_attempt_ms: SENDING is dated by it.
-    const sending = decodeDelivery({ status: 'SENDING', created_ms: String(t0), updated_ms: String(t0 + 5), last_attempt_ms: String(t0 + 30) }, 'ns/ep', 'd2')!;
-    expect(sending.updated_at).to.equal(new Date(t0 + 30).toISOString());
   });
 
   it('reads the last answer of a delivery delivered at its only, inline attempt from that attempt', function () {

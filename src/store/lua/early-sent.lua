@@ -12,6 +12,7 @@
 ]]
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 record_attempt(KEYS[1], KEYS[2], ARGV[2])
+expire_like(KEYS[2], KEYS[1])
 local d = redis.call('HMGET', KEYS[1], 'status', 'attempts')
 local n = tonumber(ARGV[1])
 if d[1] ~= 'SENDING' and (tonumber(d[2] or '0') or 0) < n then

@@ -29,6 +29,7 @@ if d[1] ~= 'SENDING' or d[2] ~= h.owner or d[5] ~= ARGV[23] then
     -- already took it off the head): the request left, so its attempt is recorded; nothing else
     -- changes, and the partition goes on with its new head.
     record_attempt(dkey, akey, ARGV[13])
+    expire_like(akey, dkey)
     redis.call('HSET', dkey, 'finish_call', h.call)
     return claim_head(h)
   end
@@ -68,6 +69,7 @@ if outcome == 'delivered' then
   -- Only a claim in flight needs its call id.
   field('claim_call', '')
   -- updated_at reads as the latest of the record's times (store/delivery-record.ts): delivered_ms.
+  field('updated_ms', '')
   field('status', 'DELIVERED')
   field('delivered_ms', h.now_ms)
 else

@@ -60,18 +60,17 @@ redis.call('HINCRBY', stats, 'ingested', 1)
 -- claims this entry in the script that ends the one before (finished entries leave the queue).
 -- With nothing in front of it either, this delivery is the next head: the owner (from the lease)
 -- gets it with its event on its own channel and can send it while its claim is on the way
--- (docs/architecture.md, "Pipelining"). Without an owner, a plain wake-up.
+-- (docs/architecture.md, "Pipelining"). With a head in `front`, only a plain wake-up. Without an
+-- owner, none: whoever takes the partition finds the entry at its first claim. Both channels are
+-- shard channels under the endpoint's tag: a cluster keeps them on this shard.
 if not held and redis.call('XLEN', queue) == 1 then
   local lease = redis.call('GET', base .. 'lease:' .. ARGV[12])
   local owner = lease and string.match(lease, '^(.*):%d+$')
-  local heard = 0
   if owner and redis.call('LLEN', base .. 'front:' .. ARGV[12]) == 0 then
-    heard = redis.call('SPUBLISH', ARGV[10] .. ':' .. owner, cjson.encode({ ep = ARGV[11], p = tonumber(ARGV[12]), q = qid,
+    redis.call('SPUBLISH', ARGV[10] .. ':' .. owner, cjson.encode({ ep = ARGV[11], p = tonumber(ARGV[12]), q = qid,
       d = ARGV[7], e = ARGV[1], t = ARGV[2], m = tonumber(ARGV[8]), h = ARGV[5] }) .. '\n' .. ARGV[6])
+  elseif owner then
+    redis.call('SPUBLISH', ARGV[10], ARGV[11] .. '|' .. ARGV[12])
   end
-  -- Nobody on the owner's channel (no owner, or one that does not listen there, as during an
-  -- upgrade from a version without it): the plain wake-up to the endpoint's dispatchers. Both
-  -- are shard channels under the endpoint's tag: a cluster keeps them on this shard.
-  if heard == 0 then redis.call('SPUBLISH', ARGV[10], ARGV[11] .. '|' .. ARGV[12]) end
 end
 return { 1, ARGV[1], ARGV[7] }

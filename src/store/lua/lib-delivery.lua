@@ -43,13 +43,22 @@ end
 -- Returns true when it went into the record (then there is no attempts list). has_a1: the caller
 -- has read the record's a1 field (true/false), nil when it has not.
 local function record_attempt(dkey, akey, json, has_a1)
-  if has_a1 == nil then has_a1 = redis.call('HEXISTS', dkey, 'a1') == 1 end
-  if #json <= 64 and not has_a1 and redis.call('EXISTS', akey) == 0 then
-    redis.call('HSET', dkey, 'a1', json)
-    return true
+  if #json <= 64 then
+    if has_a1 == nil then has_a1 = redis.call('HEXISTS', dkey, 'a1') == 1 end
+    if not has_a1 and redis.call('EXISTS', akey) == 0 then
+      redis.call('HSET', dkey, 'a1', json)
+      return true
+    end
   end
   redis.call('RPUSH', akey, json)
   return false
+end
+
+-- An attempts list written after its record got its retention TTL (an attempt recorded late)
+-- expires with the record.
+local function expire_like(akey, dkey)
+  local ttl = redis.call('PTTL', dkey)
+  if ttl > 0 then redis.call('PEXPIRE', akey, ttl) end
 end
 
 --[[

@@ -172,9 +172,8 @@ local function claim_head(h, pel_empty, no_blocker)
         return { 'expired', id }
       end
       local attempt = d.attempts + 1
-      -- last_attempt_ms also dates the change (updated_at reads the latest of the record's times).
       redis.call('HSET', dkey, 'status', 'SENDING', 'attempts', attempt, 'last_attempt_ms', now,
-        'send_token', h.owner, 'claim_call', h.call)
+        'send_token', h.owner, 'claim_call', h.call, 'updated_ms', h.now_ms)
       return answer(h, d, source, qid, same, now, attempt, now, headers, body)
     end
   end
