@@ -10,6 +10,7 @@ import { applyRetention } from '../../src/dispatch/retention.ts';
 import { choosePartition } from '../../src/domain/event.ts';
 import { getAttempts, getDelivery, resendDelivery, unblockPartition } from '../../src/store/deliveries.ts';
 import { latestDeliveryId } from '../../src/store/listing.ts';
+import { recordEarlySend } from '../../src/store/dispatch.ts';
 import { endpoint } from '../support/fixtures.ts';
 import { receiverPool, startReceiver, type Receiver } from '../support/receiver.ts';
 import { startReplyDropper } from '../support/reply-dropper.ts';
@@ -248,6 +249,22 @@ describe('dispatcher wake-ups and lost Redis answers (real redis-server, real re
     // A single short attempt is kept in the record itself: no attempts list key for it.
     expect(await client.exists(k.attempts(record.id!))).to.equal(0);
     expect(await client.hexists(k.delivery(record.id!), 'a1')).to.equal(1);
+  });
+
+  it('gives an attempt recorded after its delivery ended the record\'s retention TTL', async function () {
+    const ep = endpoint({ name: 'late', spec: { source: { provider: 'none' }, destination: { url: 'http://127.0.0.1:9/x' } } });
+    await app.putEndpoint(ep);
+    const res = await app.post('/in/default/late', JSON.stringify({ n: 0 }));
+    const k = app.shared.keys.endpoint(ep.id);
+    const id = (await latestDeliveryId(app.shared.redis, app.shared.keys, ep.id, res.json.event_id as string))!;
+    // Ended as finish.lua leaves it: its one attempt inline (no attempts list), a retention TTL.
+    await client.hset(k.delivery(id), 'status', 'DELIVERED', 'attempts', '1', 'a1', '{"n":1,"c":"consumer_2xx"}');
+    await client.expire(k.delivery(id), 600);
+    // A request sent ahead under attempt 2, whose claim Redis never confirmed, is recorded late.
+    await recordEarlySend(app.shared.redis, app.shared.keys, ep.id, id, 2,
+      { attempt: 2, classification: 'consumer_2xx', status_code: 200, response_body: 'x'.repeat(100) }, Date.now());
+    expect(await client.llen(k.attempts(id))).to.equal(1);
+    expect(await client.pttl(k.attempts(id))).to.be.within(1, 600_000);
   });
 
   it('makes a lost consumer group again (NOGROUP, as after a Redis restart without its data) and goes on in order', async function () {
