@@ -91,39 +91,53 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
     return box;
   };
 
-  // The endpoints whose wake-up channels this dispatcher listens on: those it owns partitions of.
-  // A partition's worker starts once the subscription is confirmed, so a wake-up published
-  // after its first claim is heard, and one published before is found by that claim.
-  const listening = new Map<string, Promise<void>>();
-  /**
-   * Listens for an endpoint's wake-ups, waiting at most listenWaitMs for Redis to confirm. Past
-   * that (on a cluster, ioredis never settles an SSUBSCRIBE that a node answers with MOVED after a
-   * slot moved) the partition runs anyway, found by its idle poll, and a later tick subscribes
-   * again once the client has re-read the slot map (slotsRefreshInterval). Never throws.
-   */
+  // The endpoints whose wake-up channels this dispatcher listens on (or has asked to): those it
+  // owns partitions of. A partition's loop starts once its endpoint's subscription is confirmed,
+  // or after at most listenWaitMs from when it was asked for: a wake-up published before the
+  // subscription is active is then found by the loop's first claim or its idle poll (2 s).
+  // On a cluster, ioredis never settles an SSUBSCRIBE that a node answers with MOVED (its slot
+  // moved; ioredis re-reads the slot map and re-sends the subscription itself), so nothing here
+  // waits on a subscription for longer than that, and one still unconfirmed after
+  // RESUBSCRIBE_MS is asked for again.
+  interface Subscription { since: number; confirmed: boolean; done: Promise<void> }
+  const subscriptions = new Map<string, Subscription>();
   const listenWaitMs = Math.max(200, Math.min(2000, Math.floor(ttl / 4)));
-  const listen = async (endpointId: string) => {
-    let sub = listening.get(endpointId);
-    if (!sub) {
-      sub = listenForWakes(subscriber!, shared.keys, id, endpointId);
-      listening.set(endpointId, sub);
-    }
-    try {
-      await withDeadline(sub, listenWaitMs, () => new Error(`no confirmation within ${listenWaitMs} ms`));
-    } catch (err) {
-      if (listening.get(endpointId) === sub) listening.delete(endpointId);
-      shared.log.debug({ endpoint: endpointId, err: errorMessage(err) }, 'wake-up subscription not confirmed; the idle poll covers it, tried again at the next lease round');
-    }
+  const RESUBSCRIBE_MS = 10_000;
+  const subscribe = (endpointId: string): Subscription => {
+    const sub: Subscription = { since: performance.now(), confirmed: false, done: Promise.resolve() };
+    sub.done = listenForWakes(subscriber!, shared.keys, id, endpointId).then(
+      () => void (sub.confirmed = true),
+      (err: unknown) => {
+        // Refused (Redis unreachable): asked for again at the next lease round.
+        if (subscriptions.get(endpointId) === sub) subscriptions.delete(endpointId);
+        shared.log.debug({ endpoint: endpointId, err: errorMessage(err) }, 'wake-up subscription failed; the idle poll covers it');
+      });
+    subscriptions.set(endpointId, sub);
+    return sub;
   };
-  /** Listens for the endpoints it owns partitions of, stops for those it owns none of any more. */
-  const syncListening = async () => {
+  /** Before a partition's loop starts: its endpoint's subscription, awaited for what is left of listenWaitMs. */
+  const listen = async (endpointId: string) => {
+    const sub = subscriptions.get(endpointId) ?? subscribe(endpointId);
+    const left = sub.since + listenWaitMs - performance.now();
+    if (sub.confirmed || left <= 0) return;
+    await withDeadline(sub.done, left, () => new Error('unconfirmed')).catch(() => undefined);
+  };
+  /**
+   * Each lease round, without waiting on Redis: asks again for a subscription of an owned endpoint
+   * that is missing or long unconfirmed, and ends those of endpoints it owns no partition of.
+   */
+  const syncListening = () => {
     const ownedEndpoints = new Set([...owned.values()].map((o) => o.lease.endpointId));
-    for (const endpointId of ownedEndpoints) if (!listening.has(endpointId)) await listen(endpointId);
-    for (const endpointId of [...listening.keys()]) {
+    const now = performance.now();
+    for (const endpointId of ownedEndpoints) {
+      const sub = subscriptions.get(endpointId);
+      if (!sub || (!sub.confirmed && now - sub.since > RESUBSCRIBE_MS)) subscribe(endpointId);
+    }
+    for (const endpointId of [...subscriptions.keys()]) {
       if (ownedEndpoints.has(endpointId)) continue;
-      listening.delete(endpointId);
-      await withDeadline(stopListeningForWakes(subscriber!, shared.keys, id, endpointId), listenWaitMs, () => new Error('unconfirmed'))
-        .catch(() => undefined); // a stray wake-up for a partition it does not own is ignored
+      subscriptions.delete(endpointId);
+      // A stray wake-up for a partition it does not own is ignored.
+      stopListeningForWakes(subscriber!, shared.keys, id, endpointId).catch(() => undefined);
     }
   };
 
@@ -170,7 +184,7 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
       else await renew(key, o);
     }
     for (const [key, [ep, p]] of wanted) if (!owned.has(key)) await take(ep, p);
-    await syncListening();
+    syncListening();
   };
 
   // Backlog gauges and retention run beside the tick, never inside it: the tick renews leases.
@@ -200,8 +214,18 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
     }
   };
 
+  // One lease round runs at a time, with at most one more waiting: a slow round (Redis slow or
+  // away) does not pile rounds up behind it, and none starts once the dispatcher is closing.
+  let roundWaiting = false;
   const schedule = () => {
-    ticking = ticking.then(tick).then(() => outage.succeeded(), (err: unknown) => outage.failed(err, { doing: 'renewing leases' }));
+    if (roundWaiting) return;
+    roundWaiting = true;
+    ticking = ticking
+      .then(() => {
+        roundWaiting = false;
+        return closed ? undefined : tick();
+      })
+      .then(() => outage.succeeded(), (err: unknown) => outage.failed(err, { doing: 'renewing leases' }));
   };
 
   return {
@@ -251,7 +275,7 @@ export function createDispatcher(shared: Shared, opts: DispatcherOptions = {}): 
       await Promise.all(draining.values());
       await leaveMembership(shared.redis, shared.keys, id).catch(() => undefined);
       // Closing the subscriber connection ends every subscription at once.
-      listening.clear();
+      subscriptions.clear();
       await subscriber?.quit().catch(() => undefined);
       await sender?.close();
       await redis?.quit().catch(() => undefined);

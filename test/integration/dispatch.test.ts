@@ -251,6 +251,44 @@ describe('dispatcher wake-ups and lost Redis answers (real redis-server, real re
     expect(await client.hexists(k.delivery(record.id!), 'a1')).to.equal(1);
   });
 
+  it('never waits on a wake-up subscription Redis does not confirm: every partition runs, and it closes at once', async function () {
+    this.timeout(30_000);
+    // On a cluster, ioredis never settles an SSUBSCRIBE that a node answers with MOVED: the
+    // wake-up connection here forwards every call but that one, whose answer never comes.
+    const asked: string[] = [];
+    const shared: Shared = {
+      ...app.shared,
+      connect: (name, o) => {
+        const c = app.shared.connect(name, o);
+        if (name !== 'dispatch-wake') return c;
+        return new Proxy(c, {
+          get(target, prop) {
+            if (prop === 'ssubscribe') return (...channels: string[]) => (asked.push(...channels), new Promise(() => undefined));
+            const v = Reflect.get(target, prop, target) as unknown;
+            return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+          },
+        });
+      },
+    };
+    const r = await startReceiver();
+    cleanups.push(() => r.close());
+    const ep = endpoint({ name: 'unconfirmed', spec: { source: { provider: 'none' }, destination: { url: r.url + '/hook' }, ordering: { mode: 'key', key: '/k', partitions: 8 } } });
+    await app.putEndpoint(ep);
+    // Dispatchers of earlier tests counted their partitions lost when they closed.
+    const lostBefore = await counter('redeliver_dispatch_lease_changes_total', { change: 'lost' });
+    const dispatcher = createDispatcher(shared, { idlePollMs: 200 });
+    await dispatcher.start!();
+    cleanups.push(() => dispatcher.close!());
+    expect(dispatcher.owned().filter((l) => l.endpointId === ep.id)).to.have.length(8);
+    // One subscription asked for the endpoint, not one per partition or per lease round.
+    expect(asked.filter((c) => c === app.shared.keys.endpoint(ep.id).wake)).to.have.length(1);
+    for (const k of ['a', 'b', 'c']) expect((await app.post('/in/default/unconfirmed', JSON.stringify({ k }))).status).to.equal(202);
+    await r.until((rs) => rs.length >= 3, 10_000);
+    expect(await counter('redeliver_dispatch_lease_changes_total', { change: 'lost' })).to.equal(lostBefore);
+    // Closing waits on nothing it asked Redis for.
+    await dispatcher.close!();
+  });
+
   it('gives an attempt recorded after its delivery ended the record\'s retention TTL', async function () {
     const ep = endpoint({ name: 'late', spec: { source: { provider: 'none' }, destination: { url: 'http://127.0.0.1:9/x' } } });
     await app.putEndpoint(ep);
