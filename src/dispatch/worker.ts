@@ -30,7 +30,7 @@
 import { randomUUID } from 'node:crypto';
 import { isPaused, type ResolvedEndpoint } from '../domain/endpoint.ts';
 import type { Shared } from '../lib/runtime.ts';
-import { claimHead, finishAndClaim, recordEarlySend, unclaim, type ClaimedDelivery, type FinishInput, type HeadAnswer, type Lease } from '../store/dispatch.ts';
+import { claimHead, expireEnded, finishAndClaim, recordEarlySend, unclaim, type ClaimedDelivery, type FinishInput, type HeadAnswer, type Lease } from '../store/dispatch.ts';
 import { createAttemptReport } from './attempt.ts';
 import { gate } from './gate.ts';
 import { keepsWokenHead, request, settle, streamIdAfter, unconfirmedAttempt } from './steps.ts';
@@ -185,9 +185,14 @@ export function startWorker(d: WorkerDeps): Worker {
       case 'wait':
         await sleep(Math.min(answer.ms, d.idlePollMs));
         return stopped ? undefined : claim();
-      case 'expired':
+      case 'expired': {
         shared.log.warn({ endpoint: lease.endpointId, delivery: answer.deliveryId }, 'delivery failed: its event was removed by retention');
+        // Ended outside finish.lua: it gets the retention TTL every ended delivery has (best effort;
+        // retention removes what is left when it cannot).
+        const seconds = endpoint()?.spec.retention.seconds ?? 0;
+        await expireEnded(d.redis, shared.keys, lease.endpointId, answer.deliveryId, seconds).catch(() => undefined);
         return claim();
+      }
       case 'send':
         return deliver(answer.delivery);
       case 'sent':

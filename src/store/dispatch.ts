@@ -149,6 +149,16 @@ export async function recordEarlySend(
   return Number(await redis.runScript('rdEarlySent', [k.delivery(deliveryId), k.attempts(deliveryId)], [attemptNumber, encodeAttempt(attempt), nowMs]));
 }
 
+/**
+ * Gives a delivery that ended outside finish.lua (the head scripts failed it as event_expired) the
+ * retention TTL that finish.lua gives every ended delivery, its attempts list included.
+ */
+export async function expireEnded(redis: RedisClient, keys: Keys, endpointId: string, deliveryId: string, retentionSeconds: number): Promise<void> {
+  if (!(retentionSeconds > 0)) return;
+  const k = keys.endpoint(endpointId);
+  await Promise.all([redis.expire(k.delivery(deliveryId), retentionSeconds), redis.expire(k.attempts(deliveryId), retentionSeconds)]);
+}
+
 /** Gives back a claimed head that was not sent (see lua/unclaim.lua). */
 export async function unclaim(redis: RedisClient, keys: Keys, lease: Lease, deliveryId: string): Promise<boolean> {
   const k = keys.endpoint(lease.endpointId);

@@ -137,6 +137,23 @@ describe('dispatcher (real redis-server, real receivers)', function () {
     await expectCode(resendDelivery(app.shared.redis, app.shared.keys, ep.id, firstDelivery), 'event_expired', 410);
   });
 
+  it('fails a delivery whose event is gone as event_expired, and lets its record expire like any ended one', async function () {
+    const r = await receiver();
+    const ep = endpoint({ name: 'vanished', spec: { source: { provider: 'none' }, destination: { url: r.url }, retention: { seconds: 60 }, paused: true } });
+    await app.putEndpoint(ep);
+    const res = await app.post('/in/default/vanished', JSON.stringify({ n: 0 }));
+    const k = app.shared.keys.endpoint(ep.id);
+    const id = (await latestDeliveryId(app.shared.redis, app.shared.keys, ep.id, res.json.event_id as string))!;
+    // Its event removed under it, as retention would remove an event no head protects.
+    const [entry] = await client.xrange(k.events, '-', '+');
+    expect(await client.xdel(k.events, entry![0])).to.equal(1);
+    await app.putEndpoint({ ...ep, spec: { ...ep.spec, paused: false }, updatedAt: new Date().toISOString() });
+    await waitFor(async () => (await delivery(id, ep.id)).status === 'FAILED', 10_000, 'failed as event_expired');
+    expect(await delivery(id, ep.id)).to.include({ last_failure_reason: 'event_expired' });
+    await waitFor(async () => (await client.ttl(k.delivery(id))) > 0, 5_000, 'the record has its retention TTL');
+    expect(r.receipts).to.have.length(0);
+  });
+
   it('spaces deliveries by spec.rateLimit', async function () {
     const r = await receiver();
     const ep = endpoint({ name: 'paced', spec: { source: { provider: 'none' }, destination: { url: r.url }, rateLimit: { perSecond: 20 } } });
