@@ -257,7 +257,11 @@ export function startWorker(d: WorkerDeps): Worker {
     // first, then the look-ahead is sent without waiting for its answer. Metrics and the log line
     // come after both are on their way, off the path between one request and the next.
     const next = pipelined ? sendEarly(ep, pipelined, recordOutcome(finish, pipelined), 'lookahead') : recordOutcome(finish);
-    report(ep, claimed, sent, decision);
+    try {
+      report(ep, claimed, sent, decision);
+    } catch {
+      // Metrics and logging never stand between an attempt and its record.
+    }
     return next;
   };
 
