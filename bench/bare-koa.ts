@@ -5,29 +5,17 @@
 // With WAIT_REPLICAS, each XADD is followed by WAIT (the replicated acknowledgement's ceiling).
 // It prints one JSON line `{"msg":"listening","url":…}` once it accepts requests, and stops on
 // SIGTERM.
-import Koa from 'koa';
-import getRawBody from 'raw-body';
 import { Redis } from 'ioredis';
-import { serve } from './serve.ts';
+import { serveIngest } from './serve.ts';
 
 const redisUrl = process.env.REDIS_URL;
 if (!redisUrl) throw new Error('REDIS_URL is required');
 // Same client settings as Redeliver's (src/store/redis.ts), so only the work per request differs.
 const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
 const stream = `bare:${process.pid}:events`;
-const waitReplicas = Number(process.env.WAIT_REPLICAS ?? 0);
 
-const app = new Koa();
-app.use(async (ctx) => {
-  if (ctx.method !== 'POST') {
-    ctx.status = 405;
-    return;
-  }
-  const body = await getRawBody(ctx.req, { limit: 1024 * 1024 });
-  const id = await redis.xadd(stream, '*', 'b', body);
-  if (waitReplicas > 0 && (await redis.wait(waitReplicas, 1000)) < waitReplicas) throw new Error('not replicated in time');
-  ctx.status = 202;
-  ctx.body = { id };
+serveIngest({
+  redis,
+  store: async (body) => (await redis.xadd(stream, '*', 'b', body)) ?? '',
+  close: () => redis.quit(),
 });
-
-serve(app.callback(), () => redis.quit());

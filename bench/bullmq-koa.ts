@@ -9,9 +9,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import Koa from 'koa';
-import getRawBody from 'raw-body';
-import { serve } from './serve.ts';
+import { serveIngest } from './serve.ts';
 
 const redisUrl = process.env.REDIS_URL;
 const secret = process.env.SECRET;
@@ -19,7 +17,6 @@ if (!redisUrl || !secret) throw new Error('REDIS_URL and SECRET are required');
 const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
 const QUEUE = 'ingest-peer';
 const queue = new Queue(QUEUE, { connection });
-const waitReplicas = Number(process.env.WAIT_REPLICAS ?? 0);
 
 const signed = (body: Buffer, header: string | undefined) => {
   const expected = Buffer.from('sha256=' + createHmac('sha256', secret).update(body).digest('hex'));
@@ -27,22 +24,16 @@ const signed = (body: Buffer, header: string | undefined) => {
   return got.length === expected.length && timingSafeEqual(got, expected);
 };
 
-const app = new Koa();
-app.use(async (ctx) => {
-  if (ctx.method !== 'POST') {
-    ctx.status = 405;
-    return;
-  }
-  const body = await getRawBody(ctx.req, { limit: 1024 * 1024 });
-  if (!signed(body, ctx.get('x-hub-signature-256') || undefined)) {
-    ctx.status = 401;
-    return;
-  }
-  const headers = { 'content-type': ctx.get('content-type'), 'x-github-event': ctx.get('x-github-event'), 'x-github-delivery': ctx.get('x-github-delivery') };
-  const job = await queue.add('webhook', { headers, body: body.toString('utf8') }, { jobId: ctx.get('x-github-delivery') || undefined });
-  if (waitReplicas > 0 && (await connection.wait(waitReplicas, 1000)) < waitReplicas) throw new Error('not replicated in time');
-  ctx.status = 202;
-  ctx.body = { id: job.id };
+serveIngest({
+  redis: connection,
+  async store(body, ctx) {
+    if (!signed(body, ctx.get('x-hub-signature-256') || undefined)) {
+      ctx.status = 401;
+      return undefined;
+    }
+    const headers = { 'content-type': ctx.get('content-type'), 'x-github-event': ctx.get('x-github-event'), 'x-github-delivery': ctx.get('x-github-delivery') };
+    const job = await queue.add('webhook', { headers, body: body.toString('utf8') }, { jobId: ctx.get('x-github-delivery') || undefined });
+    return job.id ?? '';
+  },
+  close: () => queue.close().then(() => connection.quit()),
 });
-
-serve(app.callback(), () => queue.close().then(() => connection.quit()));
