@@ -15,7 +15,7 @@ import { endpoint } from '../support/fixtures.ts';
 import { receiverPool, startReceiver, type Receiver } from '../support/receiver.ts';
 import { startReplyDropper } from '../support/reply-dropper.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { startTestApp, useTestStack, type TestApp } from '../support/app.ts';
 import { waitFor } from '../support/wait.ts';
 
 const SIGNING = 'whsec_' + Buffer.from('outbound-signing-secret-32-bytes').toString('base64');
@@ -186,34 +186,21 @@ describe('dispatcher (real redis-server, real receivers)', function () {
 
 // Each test below runs its own dispatcher (a ten-minute idle poll, so only wake-ups move it).
 describe('dispatcher wake-ups and lost Redis answers (real redis-server, real receivers)', function () {
-  let redis: TestRedis;
-  let app: TestApp;
-  let client: Redis;
-
-  before(async function () {
-    redis = await startTestRedis();
-    app = await startTestApp({ redisUrl: redis.url, roles: ['ingest'] });
-    client = new Redis(redis.url);
-  });
-  after(async function () {
-    await client?.quit();
-    await app?.close();
-    await redis?.stop();
-  });
+  const s = useTestStack({ roles: ['ingest'] });
   const cleanups: Array<() => Promise<void>> = [];
   afterEach(async function () {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
   /** A dispatcher of the test's own (on `shared`), a receiver, and a strict endpoint it owns. */
-  async function partitionOwnedBy(name: string, destination: Record<string, unknown> = {}, shared: Shared = app.shared) {
+  async function partitionOwnedBy(name: string, destination: Record<string, unknown> = {}, shared: Shared = s.app.shared) {
     const dispatcher = createDispatcher(shared, { idlePollMs: 600_000 });
     await dispatcher.start!();
     cleanups.push(() => dispatcher.close!());
     const r = await startReceiver();
     cleanups.push(() => r.close());
     const ep = endpoint({ name, spec: { source: { provider: 'none' }, destination: { url: r.url + '/hook', ...destination }, ordering: { mode: 'strict' } } });
-    await app.putEndpoint(ep);
+    await s.app.putEndpoint(ep);
     await waitFor(async () => dispatcher.owned().some((l) => l.endpointId === ep.id), 15_000, 'the dispatcher owns the partition');
     return { r, ep };
   }
@@ -227,28 +214,28 @@ describe('dispatcher wake-ups and lost Redis answers (real redis-server, real re
     // idle between events, so every delivery depends on its wake-up (the race is the wake landing
     // between the claim that found the queue empty and the sleep after it).
     for (let i = 0; i < 300; i++) {
-      expect((await app.post('/in/default/trickle', JSON.stringify({ n: i }))).status).to.equal(202);
+      expect((await s.app.post('/in/default/trickle', JSON.stringify({ n: i }))).status).to.equal(202);
       await r.until((rs) => rs.length > i, 2_000);
     }
     expect(r.receipts.map((x) => JSON.parse(x.body.toString()).n)).to.deep.equal([...Array(300).keys()]);
   });
 
   const counter = async (name: string, labels: Record<string, string>) => {
-    const metric = (await app.shared.metrics.registry.getSingleMetric(name)?.get())?.values ?? [];
+    const metric = (await s.app.shared.metrics.registry.getSingleMetric(name)?.get())?.values ?? [];
     return metric.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0);
   };
 
   it('sends the event of an idle partition straight from its wake-up, claimed in Redis, in order', async function () {
     const { r, ep } = await partitionOwnedBy('woken');
-    const k = app.shared.keys.endpoint(ep.id);
+    const k = s.app.shared.keys.endpoint(ep.id);
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
-      const res = await app.post('/in/default/woken', JSON.stringify({ n: i }));
+      const res = await s.app.post('/in/default/woken', JSON.stringify({ n: i }));
       ids.push(res.json.event_id as string);
       // Idle again before the next one: recorded DELIVERED and nothing queued.
       await r.until((rs) => rs.length > i);
-      const latest = () => latestDeliveryId(app.shared.redis, app.shared.keys, ep.id, ids[i]!);
-      await waitFor(async () => (await client.hget(k.delivery((await latest())!), 'status')) === 'DELIVERED' && (await client.xlen(k.queue(0))) === 0);
+      const latest = () => latestDeliveryId(s.app.shared.redis, s.app.shared.keys, ep.id, ids[i]!);
+      await waitFor(async () => (await s.client.hget(k.delivery((await latest())!), 'status')) === 'DELIVERED' && (await s.client.xlen(k.queue(0))) === 0);
     }
     expect(r.receipts.map((x) => JSON.parse(x.body.toString()).n)).to.deep.equal([...Array(20).keys()]);
     expect(r.receipts.map((x) => x.headers['webhook-id'])).to.deep.equal(ids);
@@ -257,15 +244,15 @@ describe('dispatcher wake-ups and lost Redis answers (real redis-server, real re
     expect(await counter('redeliver_dispatch_pipelined_total', { endpoint: ep.id, via: 'wakeup' })).to.be.at.least(15);
     expect(await counter('redeliver_dispatch_pipeline_misses_total', { endpoint: ep.id })).to.equal(0);
     // The record is as for any delivery: one attempt, with its start time.
-    const record = (await getDelivery(app.shared.redis, app.shared.keys, ep.id, (await latestDeliveryId(app.shared.redis, app.shared.keys, ep.id, ids[19]!))!))!;
+    const record = (await getDelivery(s.app.shared.redis, s.app.shared.keys, ep.id, (await latestDeliveryId(s.app.shared.redis, s.app.shared.keys, ep.id, ids[19]!))!))!;
     expect(record).to.include({ status: 'DELIVERED', attempts: '1' });
-    const attempts = await getAttempts(app.shared.redis, app.shared.keys, ep.id, record.id!);
+    const attempts = await getAttempts(s.app.shared.redis, s.app.shared.keys, ep.id, record.id!);
     expect(attempts).to.have.length(1);
     expect(attempts[0]).to.include({ attempt: 1, classification: 'consumer_2xx', status_code: 200 });
     expect(attempts[0]!.started_at).to.equal(record.last_attempt_at);
     // A single short attempt is kept in the record itself: no attempts list key for it.
-    expect(await client.exists(k.attempts(record.id!))).to.equal(0);
-    expect(await client.hexists(k.delivery(record.id!), 'a1')).to.equal(1);
+    expect(await s.client.exists(k.attempts(record.id!))).to.equal(0);
+    expect(await s.client.hexists(k.delivery(record.id!), 'a1')).to.equal(1);
   });
 
   it('never waits on a wake-up subscription Redis does not confirm: every partition runs, and it closes at once', async function () {
@@ -274,9 +261,9 @@ describe('dispatcher wake-ups and lost Redis answers (real redis-server, real re
     // wake-up connection here forwards every call but that one, whose answer never comes.
     const asked: string[] = [];
     const shared: Shared = {
-      ...app.shared,
+      ...s.app.shared,
       connect: (name, o) => {
-        const c = app.shared.connect(name, o);
+        const c = s.app.shared.connect(name, o);
         if (name !== 'dispatch-wake') return c;
         return new Proxy(c, {
           get(target, prop) {
@@ -290,7 +277,7 @@ describe('dispatcher wake-ups and lost Redis answers (real redis-server, real re
     const r = await startReceiver();
     cleanups.push(() => r.close());
     const ep = endpoint({ name: 'unconfirmed', spec: { source: { provider: 'none' }, destination: { url: r.url + '/hook' }, ordering: { mode: 'key', key: '/k', partitions: 8 } } });
-    await app.putEndpoint(ep);
+    await s.app.putEndpoint(ep);
     // Dispatchers of earlier tests counted their partitions lost when they closed.
     const lostBefore = await counter('redeliver_dispatch_lease_changes_total', { change: 'lost' });
     const dispatcher = createDispatcher(shared, { idlePollMs: 200 });
@@ -298,8 +285,8 @@ describe('dispatcher wake-ups and lost Redis answers (real redis-server, real re
     cleanups.push(() => dispatcher.close!());
     expect(dispatcher.owned().filter((l) => l.endpointId === ep.id)).to.have.length(8);
     // One subscription asked for the endpoint, not one per partition or per lease round.
-    expect(asked.filter((c) => c === app.shared.keys.endpoint(ep.id).wake)).to.have.length(1);
-    for (const k of ['a', 'b', 'c']) expect((await app.post('/in/default/unconfirmed', JSON.stringify({ k }))).status).to.equal(202);
+    expect(asked.filter((c) => c === s.app.shared.keys.endpoint(ep.id).wake)).to.have.length(1);
+    for (const k of ['a', 'b', 'c']) expect((await s.app.post('/in/default/unconfirmed', JSON.stringify({ k }))).status).to.equal(202);
     await r.until((rs) => rs.length >= 3, 10_000);
     expect(await counter('redeliver_dispatch_lease_changes_total', { change: 'lost' })).to.equal(lostBefore);
     // Closing waits on nothing it asked Redis for.
@@ -308,37 +295,37 @@ describe('dispatcher wake-ups and lost Redis answers (real redis-server, real re
 
   it('gives an attempt recorded after its delivery ended the record\'s retention TTL', async function () {
     const ep = endpoint({ name: 'late', spec: { source: { provider: 'none' }, destination: { url: 'http://127.0.0.1:9/x' } } });
-    await app.putEndpoint(ep);
-    const res = await app.post('/in/default/late', JSON.stringify({ n: 0 }));
-    const k = app.shared.keys.endpoint(ep.id);
-    const id = (await latestDeliveryId(app.shared.redis, app.shared.keys, ep.id, res.json.event_id as string))!;
+    await s.app.putEndpoint(ep);
+    const res = await s.app.post('/in/default/late', JSON.stringify({ n: 0 }));
+    const k = s.app.shared.keys.endpoint(ep.id);
+    const id = (await latestDeliveryId(s.app.shared.redis, s.app.shared.keys, ep.id, res.json.event_id as string))!;
     // Ended as finish.lua leaves it: its one attempt inline (no attempts list), a retention TTL.
-    await client.hset(k.delivery(id), 'status', 'DELIVERED', 'attempts', '1', 'a1', '{"n":1,"c":"consumer_2xx"}');
-    await client.expire(k.delivery(id), 600);
+    await s.client.hset(k.delivery(id), 'status', 'DELIVERED', 'attempts', '1', 'a1', '{"n":1,"c":"consumer_2xx"}');
+    await s.client.expire(k.delivery(id), 600);
     // A request sent ahead under attempt 2, whose claim Redis never confirmed, is recorded late.
-    await recordEarlySend(app.shared.redis, app.shared.keys, ep.id, id, 2,
+    await recordEarlySend(s.app.shared.redis, s.app.shared.keys, ep.id, id, 2,
       { attempt: 2, classification: 'consumer_2xx', status_code: 200, response_body: 'x'.repeat(100) }, Date.now());
-    expect(await client.llen(k.attempts(id))).to.equal(1);
-    expect(await client.pttl(k.attempts(id))).to.be.within(1, 600_000);
+    expect(await s.client.llen(k.attempts(id))).to.equal(1);
+    expect(await s.client.pttl(k.attempts(id))).to.be.within(1, 600_000);
   });
 
   it('makes a lost consumer group again (NOGROUP, as after a Redis restart without its data) and goes on in order', async function () {
     const { r, ep } = await partitionOwnedBy('nogroup');
-    const k = app.shared.keys.endpoint(ep.id);
-    expect((await app.post('/in/default/nogroup', JSON.stringify({ n: 0 }))).status).to.equal(202);
+    const k = s.app.shared.keys.endpoint(ep.id);
+    expect((await s.app.post('/in/default/nogroup', JSON.stringify({ n: 0 }))).status).to.equal(202);
     await r.until((rs) => rs.length >= 1);
-    await waitFor(async () => (await client.xlen(k.queue(0))) === 0, 5_000, 'the first one finished');
-    await client.xgroup('DESTROY', k.queue(0), 'dispatch');
-    for (let i = 1; i <= 3; i++) expect((await app.post('/in/default/nogroup', JSON.stringify({ n: i }))).status).to.equal(202);
+    await waitFor(async () => (await s.client.xlen(k.queue(0))) === 0, 5_000, 'the first one finished');
+    await s.client.xgroup('DESTROY', k.queue(0), 'dispatch');
+    for (let i = 1; i <= 3; i++) expect((await s.app.post('/in/default/nogroup', JSON.stringify({ n: i }))).status).to.equal(202);
     await r.until((rs) => rs.length >= 4, 5_000);
     expect(r.receipts.map((x) => JSON.parse(x.body.toString()).n)).to.deep.equal([0, 1, 2, 3]);
   });
 
   it('neither stalls nor sends again when the answer to a claim or a finish is lost and ioredis repeats the script', async function () {
     this.timeout(60_000);
-    const dropper = await startReplyDropper(redis.port);
+    const dropper = await startReplyDropper(s.redis.port);
     // The dispatcher's script connection goes through the proxy; everything else is direct.
-    const shared: Shared = { ...app.shared, connect: (name, opts) => (name === 'dispatch' ? createRedis(dropper.url, opts) : app.shared.connect(name, opts)) };
+    const shared: Shared = { ...s.app.shared, connect: (name, opts) => (name === 'dispatch' ? createRedis(dropper.url, opts) : s.app.shared.connect(name, opts)) };
     cleanups.push(async () => dropper.close());
     // A takeover wait (timeout + 1 s = 11 s) would blow the receiver's 5 s wait below.
     const { r, ep } = await partitionOwnedBy('lostreply', { timeoutSeconds: 10 }, shared);
@@ -346,7 +333,7 @@ describe('dispatcher wake-ups and lost Redis answers (real redis-server, real re
     // finishes with and without a pipelined next, in idle stretches and in bursts.
     dropper.dropReplyAfter('lostreply', { every: 3, times: 1000 });
     const ids: string[] = [];
-    const post = async (n: number) => ids.push((await app.post('/in/default/lostreply', JSON.stringify({ n }))).json.event_id as string);
+    const post = async (n: number) => ids.push((await s.app.post('/in/default/lostreply', JSON.stringify({ n }))).json.event_id as string);
     for (let i = 0; i < 30; i++) {
       await post(i);
       if (i % 3 === 0) await r.until((rs) => rs.length > i, 5_000); // idle between some of them
@@ -354,11 +341,11 @@ describe('dispatcher wake-ups and lost Redis answers (real redis-server, real re
     await r.until((rs) => rs.length >= 30, 5_000);
     expect(dropper.droppedCount(), 'answers lost').to.be.at.least(5);
     expect(r.receipts.map((x) => JSON.parse(x.body.toString()).n), 'each once, in order').to.deep.equal([...Array(30).keys()]);
-    const k = app.shared.keys.endpoint(ep.id);
-    await waitFor(async () => (await client.hget(k.stats, 'delivered')) === '30', 5_000, 'all 30 recorded DELIVERED');
+    const k = s.app.shared.keys.endpoint(ep.id);
+    await waitFor(async () => (await s.client.hget(k.stats, 'delivered')) === '30', 5_000, 'all 30 recorded DELIVERED');
     for (const id of ids) {
-      const d = (await latestDeliveryId(app.shared.redis, app.shared.keys, ep.id, id))!;
-      const attempts = (await getAttempts(app.shared.redis, app.shared.keys, ep.id, d)).map((a) => a.classification);
+      const d = (await latestDeliveryId(s.app.shared.redis, s.app.shared.keys, ep.id, id))!;
+      const attempts = (await getAttempts(s.app.shared.redis, s.app.shared.keys, ep.id, d)).map((a) => a.classification);
       expect(attempts, `attempts of ${id}`).to.deep.equal(['consumer_2xx']);
     }
   });

@@ -5,7 +5,8 @@ import type { ResolvedEndpoint } from '../../src/domain/endpoint.ts';
 import { createLog } from '../../src/lib/log.ts';
 import { createMetrics } from '../../src/metrics/index.ts';
 import { startProcess, type Role, type Running } from '../../src/process.ts';
-import { randomPrefix } from './redis.ts';
+import { Redis } from 'ioredis';
+import { randomPrefix, startTestRedis, type TestRedis } from './redis.ts';
 
 export const TEST_SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
 
@@ -15,14 +16,16 @@ export interface TestApp extends Running {
   post(path: string, body: string | Buffer, headers?: Record<string, string>): Promise<{ status: number; json: Record<string, unknown> }>;
 }
 
-export async function startTestApp(opts: {
+export interface TestAppOptions {
   redisUrl: string;
   roles?: Role[];
   config?: Partial<Config>;
   prefix?: string;
   /** Where log lines go (at `config.logLevel`); the default discards them. */
   logTo?: NodeJS.WritableStream;
-}): Promise<TestApp> {
+}
+
+export async function startTestApp(opts: TestAppOptions): Promise<TestApp> {
   const config = loadConfig({
     env: {},
     overrides: {
@@ -67,4 +70,30 @@ export async function startTestApp(opts: {
       return { status: res.status, json };
     },
   };
+}
+
+/** What a suite runs against: its own redis-server, Redeliver in-process on it, a plain client of it. */
+export interface TestStack {
+  redis: TestRedis;
+  app: TestApp;
+  client: Redis;
+}
+
+/**
+ * A TestStack for the suite it is called in (inside `describe`): started by a `before` hook and
+ * stopped by an `after` hook it registers; its fields are set once that `before` has run.
+ */
+export function useTestStack(opts: Omit<TestAppOptions, 'redisUrl'> = {}): TestStack {
+  const stack = {} as TestStack;
+  before(async function () {
+    stack.redis = await startTestRedis();
+    stack.app = await startTestApp({ ...opts, redisUrl: stack.redis.url });
+    stack.client = new Redis(stack.redis.url);
+  });
+  after(async function () {
+    await stack.client?.quit();
+    await stack.app?.close();
+    await stack.redis?.stop();
+  });
+  return stack;
 }
