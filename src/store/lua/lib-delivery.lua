@@ -71,3 +71,20 @@ local function set_latest(index, event_id, delivery_id)
   if not v then return end
   redis.call('HSET', index, event_id, string.match(v, '^[^|]*') .. '|' .. delivery_id)
 end
+
+--[[
+  A new delivery of the event `src` (a record read by read_source) delivers again: a resend, an
+  unblock's retry or a replay. It gets the event's next resend_seq (r.resends counters), becomes
+  the event's latest (r.index) and is listed in the delivery log (r.dlog); queueing it is the
+  caller's. r = { resends, index, dlog, partition, created_ms, origin, destination_url (nil = none) }.
+  Returns its resend_seq.
+]]
+local function repeat_delivery(src, id, dkey, r)
+  local seq = redis.call('HINCRBY', r.resends, src.event_id, 1)
+  new_delivery(dkey, { event_id = src.event_id, event_type = src.event_type, event_sid = src.event_sid,
+    max_attempts = src.max_attempts, resend_seq = seq, partition = r.partition, ordering_key = src.ordering_key,
+    created_ms = r.created_ms, origin = r.origin, destination_url = r.destination_url })
+  set_latest(r.index, src.event_id, id)
+  redis.call('XADD', r.dlog, '*', 'd', id)
+  return seq
+end

@@ -32,13 +32,9 @@ for i = 12, #ARGV, 2 do
     skipped = skipped + 1 -- the source record expired (retention) between the scan and now
   else
     local p = partition_of(ARGV[10], ARGV[11], src.ordering_key, src.event_id)
-    local seq = redis.call('HINCRBY', KEYS[3], src.event_id, 1)
-    new_delivery(base .. 'd:' .. new_id, { event_id = src.event_id, event_type = src.event_type, event_sid = src.event_sid,
-      max_attempts = src.max_attempts, resend_seq = seq, partition = p, ordering_key = src.ordering_key,
+    repeat_delivery(src, new_id, base .. 'd:' .. new_id, { resends = KEYS[3], index = KEYS[4], dlog = KEYS[2], partition = p,
       created_ms = now_ms, origin = 'replay:' .. ARGV[7], destination_url = ARGV[8] })
     redis.call('XADD', base .. 'q:' .. p, '*', 'd', new_id)
-    redis.call('XADD', KEYS[2], '*', 'd', new_id)
-    set_latest(KEYS[4], src.event_id, new_id)
     woken[p] = true
     enqueued = enqueued + 1
   end

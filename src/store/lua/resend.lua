@@ -18,13 +18,9 @@ end
 local state = redis.call('HGET', KEYS[3], 'state')
 if state ~= 'active' then return { 'endpoint_not_active', state or 'missing' } end
 local p = partition_of(ARGV[5], ARGV[7], src.ordering_key, src.event_id)
-local seq = redis.call('HINCRBY', KEYS[7], src.event_id, 1)
-new_delivery(KEYS[2], { event_id = src.event_id, event_type = src.event_type, event_sid = src.event_sid,
-  max_attempts = src.max_attempts, resend_seq = seq, partition = p, ordering_key = src.ordering_key,
-  created_ms = ARGV[2], origin = ARGV[6] })
-set_latest(KEYS[8], src.event_id, ARGV[1])
+local seq = repeat_delivery(src, ARGV[1], KEYS[2],
+  { resends = KEYS[7], index = KEYS[8], dlog = KEYS[5], partition = p, created_ms = ARGV[2], origin = ARGV[6] })
 redis.call('XADD', KEYS[4] .. p, '*', 'd', ARGV[1])
-redis.call('XADD', KEYS[5], '*', 'd', ARGV[1])
 redis.call('HINCRBY', KEYS[6], 'resent', 1)
 redis.call('SPUBLISH', ARGV[3], ARGV[4] .. '|' .. p)
 return { 'ok', ARGV[1], seq, redis.call('HGETALL', KEYS[2]) }

@@ -34,15 +34,11 @@ end
 local new_id, created = '', {}
 if ARGV[2] == 'retry' then
   local src = read_source(KEYS[4])
-  local seq = redis.call('HINCRBY', KEYS[7], src.event_id, 1)
   new_id = ARGV[3]
-  new_delivery(KEYS[5], { event_id = src.event_id, event_type = src.event_type, event_sid = src.event_sid,
-    max_attempts = src.max_attempts, resend_seq = seq, partition = src.partition, ordering_key = src.ordering_key,
-    created_ms = ARGV[4], origin = 'unblock' })
+  repeat_delivery(src, new_id, KEYS[5],
+    { resends = KEYS[7], index = KEYS[9], dlog = KEYS[6], partition = src.partition, created_ms = ARGV[4], origin = 'unblock' })
   redis.call('LPUSH', KEYS[3], new_id)
-  set_latest(KEYS[9], src.event_id, new_id)
   created = redis.call('HGETALL', KEYS[5])
-  redis.call('XADD', KEYS[6], '*', 'd', new_id)
 end
 redis.call('SPUBLISH', ARGV[7], ARGV[8] .. '|' .. ARGV[1])
 return { 'ok', id, new_id, created }
