@@ -48,6 +48,14 @@ export function isoOfMs(ms: string | undefined): string {
 }
 
 /**
+ * When an endpoint last delivered, from its stats hash: `last_delivered_ms`, or the ISO
+ * `last_delivered_at` an earlier version wrote (read until the next delivery writes the first).
+ */
+export function lastDeliveredAt(ms: string | null | undefined, iso: string | null | undefined): string | undefined {
+  return isoOfMs(ms ?? undefined) || iso || undefined;
+}
+
+/**
  * A stored delivery hash (HGETALL, or a script's flat field list) as a record; undefined when it
  * is empty (never created, or expired by retention).
  */

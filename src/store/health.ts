@@ -4,7 +4,7 @@
 // the partitions, which are what is being retried, and the newest deliveries).
 import { partitionCount, type ResolvedEndpoint } from '../domain/endpoint.ts';
 import { partitionQueue } from './backlog.ts';
-import { isoOfMs } from './delivery-record.ts';
+import { isoOfMs, lastDeliveredAt } from './delivery-record.ts';
 import type { Keys } from './keys.ts';
 import type { RedisClient } from './redis.ts';
 
@@ -56,8 +56,7 @@ export async function endpointHealth(redis: RedisClient, keys: Keys, ep: Resolve
     held: parts.reduce((n, p) => n + p.held, 0),
     oldestPendingMs: times.length ? Math.max(0, nowMs - Math.min(...times)) : undefined,
     blocked,
-    // last_delivered_at: what an earlier version wrote, until the next delivery.
-    lastDeliveredAt: isoOfMs(stats.last_delivered_ms) || stats.last_delivered_at || undefined,
+    lastDeliveredAt: lastDeliveredAt(stats.last_delivered_ms, stats.last_delivered_at),
     destination: destination(lastOutcome(records)),
     counters,
   };

@@ -4,7 +4,7 @@
 // last_delivered_ms). Reads only;
 // every call is on one endpoint's keys (one slot on a cluster).
 import { partitionQueue } from './backlog.ts';
-import { isoOfMs } from './delivery-record.ts';
+import { lastDeliveredAt } from './delivery-record.ts';
 import type { Keys } from './keys.ts';
 import type { RedisClient } from './redis.ts';
 
@@ -45,7 +45,6 @@ export async function observeQueues(redis: RedisClient, keys: Keys, id: string, 
   const [states, blockedHash, stats] = await Promise.all([
     Promise.all(Array.from({ length: partitions }, (_, p) => partitionState(redis, keys, id, p))),
     redis.hgetall(k.blocked),
-    // last_delivered_at: what an earlier version wrote, until the next delivery.
     redis.hmget(k.stats, 'deadlettered', 'last_delivered_ms', 'last_delivered_at'),
   ]);
   const blocked = Object.entries(blockedHash)
@@ -53,12 +52,13 @@ export async function observeQueues(redis: RedisClient, keys: Keys, id: string, 
     .sort((a, b) => a.partition - b.partition);
   const oldest = states.map((s) => s.oldest).filter((n): n is number => n !== undefined);
   const failure = states.find((s) => s.failure)?.failure;
+  const delivered = lastDeliveredAt(stats[1], stats[2]);
   return {
     backlog: states.reduce((n, s) => n + s.backlog, 0),
     ...(oldest.length ? { oldestPendingAt: Math.min(...oldest) } : {}),
     blocked,
     deadLettered: Number(stats[0] ?? 0),
-    ...(stats[1] || stats[2] ? { lastDeliveredAt: isoOfMs(stats[1] ?? undefined) || stats[2]! } : {}),
+    ...(delivered ? { lastDeliveredAt: delivered } : {}),
     ...(failure ? { headFailure: failure } : {}),
   };
 }
